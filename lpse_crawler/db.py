@@ -1,0 +1,212 @@
+"""Peewee models, the shared connection, and schema creation.
+
+One deferred database (`database`) is shared by the crawler, the bot and the CLI. SQLite
+runs in WAL mode with a busy timeout, foreign keys on and short transactions; set
+DATABASE_URL (playhouse.db_url syntax) to use another database.
+"""
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DatabaseProxy,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
+from playhouse.db_url import connect
+
+log = logging.getLogger(__name__)
+database = DatabaseProxy()
+DEFAULT_DATABASE_URL = "sqlite:///data/pantau.db"
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10_000,  # ms a writer waits for the lock before "database is locked"
+    "foreign_keys": 1,
+    "synchronous": "normal",  # safe with WAL: a crash loses at most the last commits
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AwareDateTimeField(TextField):
+    """A timezone-aware datetime stored as ISO 8601 text (keeps the zone's offset)."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime for {self.name}: {value!r}")
+        return value.isoformat()
+
+    def python_value(self, value):
+        return None if value is None else datetime.fromisoformat(value)
+
+
+class JSONField(TextField):
+    """A list or dict stored as JSON text."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    created_at = AwareDateTimeField(default=utcnow)
+    updated_at = AwareDateTimeField(default=utcnow)
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+    def save(self, *args, **kwargs):
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)
+
+
+class Instance(BaseModel):
+    """One LPSE (a path under LPSE_BASE_URL) and its crawl health."""
+
+    code = CharField(primary_key=True)  # the slug, e.g. 'kemkes'
+    name = CharField()
+    agencies = JSONField(default=list)  # instansi names served by this LPSE
+    base_url = CharField(null=True)  # override; default LPSE_BASE_URL/{code}
+    platform = CharField(default="spse4")
+    province = CharField(null=True)
+    timezone = CharField(default="Asia/Jakarta")
+    active = BooleanField(default=True)
+    needs_browser = BooleanField(default=False)
+    spse_version = CharField(null=True)  # footer version, e.g. 4.5u20250321
+    last_crawl_at = AwareDateTimeField(null=True)
+    last_ok_at = AwareDateTimeField(null=True)
+    last_error = TextField(null=True)
+    last_error_at = AwareDateTimeField(null=True)
+    consecutive_failures = IntegerField(default=0)
+    last_new = IntegerField(default=0)
+    last_updated = IntegerField(default=0)
+    last_requests = IntegerField(default=0)
+
+
+class Tender(BaseModel):
+    """One package; unique (kind, kode) whatever slug it is listed under."""
+
+    kind = CharField()  # 'tender' | 'nontender'
+    kode = CharField()
+    instance_first_seen = ForeignKeyField(Instance, column_name="instance_first_seen")
+    nama = TextField()
+    instansi = TextField()
+    satker = TextField(null=True)
+    kategori = CharField()
+    tahun_anggaran = JSONField(default=list)
+    metode = CharField()
+    tahap = CharField()
+    ulang = BooleanField(default=False)
+    batal = BooleanField(default=False)
+    gagal = BooleanField(default=False)
+    labels = JSONField(default=list)
+    hps = IntegerField(null=True)  # exact, rupiah
+    hps_listing = IntegerField(null=True)  # rounded figure from the listing
+    pagu = IntegerField(null=True)
+    nilai_kontrak = IntegerField(null=True)
+    sumber_dana = CharField(null=True)
+    kualifikasi_usaha = CharField(null=True)  # 'Kecil' | 'Non Kecil' | NULL
+    jenis_kontrak = CharField(null=True)
+    kbli = JSONField(default=list)
+    kbki = JSONField(default=list)
+    lokasi = JSONField(default=list)
+    tanggal_pembuatan = AwareDateTimeField(null=True)
+    deadline = AwareDateTimeField(null=True)
+    url = TextField()
+    listing_hash = CharField()
+    content_hash = CharField()
+    first_seen_at = AwareDateTimeField(default=utcnow)
+    last_seen_at = AwareDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("kind", "kode"), True),)
+
+
+class TenderListing(BaseModel):
+    """A package seen in one instance's listing (one package can be on several)."""
+
+    tender = ForeignKeyField(Tender, backref="listings", on_delete="CASCADE")
+    instance = ForeignKeyField(Instance, column_name="instance")
+    first_seen_at = AwareDateTimeField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("tender", "instance")
+
+
+class TenderStage(BaseModel):
+    """Each stage a package was seen in, in order: its stage history."""
+
+    tender = ForeignKeyField(Tender, backref="stages", on_delete="CASCADE")
+    tahap = CharField()
+    seen_at = AwareDateTimeField(default=utcnow)
+
+
+class PendingDetail(BaseModel):
+    """A new listing row whose detail pages failed: retried in the next cycles."""
+
+    instance = ForeignKeyField(Instance, column_name="instance")
+    kind = CharField()
+    kode = CharField()
+    row = JSONField()  # the raw listing cells
+    attempts = IntegerField(default=1)
+    last_error = TextField()
+
+    class Meta:
+        indexes = ((("instance", "kind", "kode"), True),)
+
+
+class SpseSession(BaseModel):
+    """Token and cookies of one (instance, kind) listing session, reused until refused."""
+
+    instance = ForeignKeyField(Instance, column_name="instance")
+    kind = CharField()
+    token = CharField()
+    cookies = JSONField(default=dict)
+
+    class Meta:
+        primary_key = CompositeKey("instance", "kind")
+
+
+MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession]
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def open_database(url: str | None = None):
+    """Connect the shared database to `url` (default DATABASE_URL) and create tables."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path not in ("", ":memory:") and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        db = connect(url, pragmas=SQLITE_PRAGMAS)
+    else:
+        db = connect(url)
+    database.initialize(db)
+    db.connect(reuse_if_open=True)
+    db.create_tables(MODELS, safe=True)
+    return db
+
+
+def write_transaction():
+    """A transaction that takes the write lock at BEGIN (IMMEDIATE on SQLite)."""
+    if isinstance(database.obj, SqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()

@@ -1,0 +1,56 @@
+"""The shapes a package takes between the spider and the database."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lpse_crawler.parsing.listing import ListingRow
+from lpse_crawler.parsing.pages import Announcement, ScheduleRow
+
+
+@dataclass
+class RawPackage:
+    """What the spider read about one package, still in the site's words."""
+
+    instance: str  # slug the package was listed under
+    timezone: str  # the instance's zone, e.g. Asia/Makassar
+    kind: str  # 'tender' | 'nontender'
+    listing: ListingRow
+    cells: list  # the raw listing row, kept to retry the package if it fails
+    announcement: Announcement
+    schedule: list[ScheduleRow]
+    url: str  # announcement page
+
+
+@dataclass
+class TenderItem:
+    """One normalised package; natural key (kind, kode), listed under `instance`."""
+
+    instance: str
+    kind: str
+    kode: str
+    nama: str
+    instansi: str
+    satker: str | None
+    kategori: str
+    tahun_anggaran: list[int]
+    metode: str
+    tahap: str
+    url: str
+    listing_hash: str
+    ulang: bool = False
+    batal: bool = False
+    gagal: bool = False
+    labels: list[str] = field(default_factory=list)
+    hps: int | None = None  # exact, from the announcement
+    hps_listing: int | None = None  # the listing's rounded figure ("22,7 M")
+    pagu: int | None = None
+    nilai_kontrak: int | None = None
+    sumber_dana: str | None = None
+    kualifikasi_usaha: str | None = None  # 'Kecil' | 'Non Kecil' | None
+    jenis_kontrak: str | None = None
+    kbli: list[str] = field(default_factory=list)
+    kbki: list[str] = field(default_factory=list)
+    lokasi: list[str] = field(default_factory=list)
+    tanggal_pembuatan: datetime | None = None
+    deadline: datetime | None = None
+    stored_as: str = ""  # set by the store stage: 'new' | 'updated' | 'unchanged'

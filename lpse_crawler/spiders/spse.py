@@ -1,0 +1,299 @@
+"""SPSE 4.5 on spse.inaproc.id: token session -> DataTables pages -> announcement + jadwal.
+
+Per (instance, kind) the crawl is one sequential chain, polite to the shared host:
+session (stored token, or GET of the listing page) -> POST pages of each fiscal year,
+newest package first, until a page reaches packages already stored -> the two detail
+tabs of every new or changed package -> packages whose details failed in earlier cycles.
+"""
+
+from dataclasses import dataclass, field
+
+import scrapy
+from scrapy.http import FormRequest, Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from lpse_crawler import crawl_state, store
+from lpse_crawler.crawl_state import InstanceHealth, Session
+from lpse_crawler.db import Instance, open_database
+from lpse_crawler.items import RawPackage
+from lpse_crawler.middlewares import is_cloudflare_challenge
+from lpse_crawler.parsing import MalformedPage, StaleToken
+from lpse_crawler.parsing.listing import (
+    LAYOUTS,
+    KindLayout,
+    ListingRow,
+    datatables_form,
+    parse_datatables,
+    parse_listing_row,
+)
+from lpse_crawler.parsing.pages import (
+    check_not_error,
+    extract_token,
+    parse_announcement,
+    parse_schedule,
+    spse_version,
+)
+from lpse_crawler.registry import load_registry, sync_registry
+
+
+@dataclass
+class KindCrawl:
+    """The state of one (instance, kind) chain during a crawl."""
+
+    instance: str
+    base: str  # e.g. https://spse.inaproc.id/kemkes
+    timezone: str
+    layout: KindLayout
+    years: list[int]
+    session: Session | None = None
+    token_refreshed: bool = False
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def listing_url(self) -> str:
+        return f"{self.base}/{self.layout.listing_path}"
+
+    @property
+    def cookiejar(self) -> str:
+        return f"{self.instance}:{self.layout.kind}"
+
+
+class SpseSpider(scrapy.Spider):
+    """Platform logic for SPSE 4.5; subclasses (or `-a instances=`) choose instances."""
+
+    instance_codes: tuple[str, ...] = ()  # empty: every active instance
+    custom_settings: dict = {}
+
+    def __init__(self, instances: str = "", kinds: str = "tender,nontender", **kwargs):
+        super().__init__(**kwargs)
+        if instances:
+            self.instance_codes = tuple(c.strip() for c in instances.split(",") if c.strip())
+        self.layouts = [LAYOUTS[k.strip()] for k in kinds.split(",") if k.strip()]
+        self.health: dict[str, InstanceHealth] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        open_database(crawler.settings.get("DATABASE_URL"))
+        sync_registry(load_registry())
+        return spider
+
+    def selected_instances(self) -> list[Instance]:
+        query = Instance.select().order_by(Instance.code)
+        if self.instance_codes:
+            rows = {i.code: i for i in query.where(Instance.code.in_(self.instance_codes))}
+            unknown = sorted(set(self.instance_codes) - set(rows))
+            if unknown:
+                raise ValueError(f"unknown instance code(s): {', '.join(unknown)}")
+            return [rows[c] for c in self.instance_codes]
+        return list(query.where(Instance.active == True))  # noqa: E712
+
+    async def start(self):
+        settings = self.crawler.settings
+        base_url = settings.get("LPSE_BASE_URL").rstrip("/")
+        years = [int(y) for y in settings.getlist("LPSE_YEARS")]
+        for instance in self.selected_instances():
+            self.health[instance.code] = InstanceHealth()
+            for layout in self.layouts:
+                state = KindCrawl(
+                    instance=instance.code,
+                    base=(instance.base_url or f"{base_url}/{instance.code}").rstrip("/"),
+                    timezone=instance.timezone,
+                    layout=layout,
+                    years=years,
+                    session=crawl_state.load_session(instance.code, layout.kind),
+                )
+                yield self._session_or_page(state, 0, 0)
+
+    # -- session ------------------------------------------------------------------
+
+    def _session_or_page(self, state: KindCrawl, year_index: int, start: int) -> Request:
+        if state.session is None:
+            return self._request(
+                state, state.listing_url, self.parse_listing_page,
+                year_index=year_index, start=start,
+            )  # fmt: skip
+        return self._page_request(state, year_index, start)
+
+    def parse_listing_page(self, response: Response):
+        state: KindCrawl = response.meta["state"]
+        check_not_error(response.text)
+        cookies = session_cookies(response)
+        token = extract_token(response.text, cookies.get("SPSE_SESSION"))
+        state.session = Session(token=token, cookies=cookies)
+        crawl_state.save_session(state.instance, state.layout.kind, state.session)
+        self.health[state.instance].spse_version = spse_version(response.text)
+        yield self._page_request(state, response.meta["year_index"], response.meta["start"])
+
+    # -- listing pages --------------------------------------------------------------
+
+    def _page_request(self, state: KindCrawl, year_index: int, start: int) -> Request:
+        page_size = self.crawler.settings.getint("LPSE_PAGE_SIZE")
+        year = state.years[year_index]
+        return FormRequest(
+            f"{state.base}/{state.layout.endpoint}?tahun={year}",
+            formdata=datatables_form(
+                state.layout, state.session.token, start, page_size, draw=start // page_size + 1
+            ),
+            cookies=state.session.cookies,
+            headers={
+                "X-Requested-With": "XMLHttpRequest",
+                "Accept": "application/json, text/javascript, */*; q=0.01",
+                "Referer": state.listing_url,
+            },
+            callback=self.parse_rows,
+            errback=self.on_error,
+            dont_filter=True,
+            meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar,
+                  "year_index": year_index, "start": start, "handle_httpstatus_list": [403]},
+        )  # fmt: skip
+
+    def parse_rows(self, response: Response):
+        state: KindCrawl = response.meta["state"]
+        year_index, start = response.meta["year_index"], response.meta["start"]
+        try:
+            if response.status == 403 and is_cloudflare_challenge(response):
+                raise MalformedPage("HTTP 403: Cloudflare challenge not solved")
+            if response.status == 403:
+                raise StaleToken("HTTP 403: token refused")
+            cells = parse_datatables(response.body)
+            rows = [parse_listing_row(state.layout, row) for row in cells]
+        except StaleToken as exc:
+            yield from self._refresh_session(state, year_index, start, exc, response.url)
+            return
+        except MalformedPage as exc:
+            self._fail(state, f"{state.layout.endpoint}: {exc}", response.url, "malformed")
+            return
+        cells_by_kode = {row.kode: row_cells for row, row_cells in zip(rows, cells, strict=True)}
+        reached_stored = yield from self._details_for(state, rows, cells_by_kode)
+        page_size = self.crawler.settings.getint("LPSE_PAGE_SIZE")
+        if rows and not reached_stored and len(rows) >= page_size:
+            yield self._page_request(state, year_index, start + page_size)
+        elif year_index + 1 < len(state.years):
+            yield self._page_request(state, year_index + 1, 0)
+        else:
+            yield from self._retry_pending(state)
+
+    def _refresh_session(self, state: KindCrawl, year_index: int, start: int, exc, url: str):
+        crawl_state.forget_session(state.instance, state.layout.kind)
+        state.session = None
+        if state.token_refreshed:
+            self._fail(state, f"{state.layout.endpoint}: {exc} after a fresh token", url, "token")
+            return
+        state.token_refreshed = True
+        self.crawler.stats.inc_value("lpse/token_refreshed")
+        yield self._session_or_page(state, year_index, start)
+
+    def _details_for(self, state: KindCrawl, rows: list[ListingRow], cells: dict[str, list]):
+        """Request details for new or changed rows; note the rest as seen here.
+
+        Returns whether the page held packages already stored for this instance.
+        """
+        kodes = [r.kode for r in rows]
+        listed = store.listed_hashes(state.instance, state.layout.kind, kodes)
+        elsewhere = store.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
+        unchanged = []
+        for row in rows:
+            known_hash = listed.get(row.kode) or elsewhere.get(row.kode)
+            if known_hash == row.row_hash:
+                unchanged.append(row.kode)
+            elif row.kode not in state.seen:
+                state.seen.add(row.kode)
+                yield self._announcement_request(state, row, cells[row.kode])
+        store.mark_listed(state.instance, state.layout.kind, unchanged)
+        return bool(listed)
+
+    def _retry_pending(self, state: KindCrawl):
+        max_attempts = self.crawler.settings.getint("LPSE_DETAIL_ATTEMPTS")
+        for cells in crawl_state.pending_rows(state.instance, state.layout.kind, max_attempts):
+            row = parse_listing_row(state.layout, cells)
+            if row.kode not in state.seen:
+                state.seen.add(row.kode)
+                yield self._announcement_request(state, row, cells)
+
+    # -- detail tabs ------------------------------------------------------------------
+
+    def _announcement_request(self, state: KindCrawl, row: ListingRow, cells: list) -> Request:
+        url = f"{state.base}/{state.layout.announcement_path.format(kode=row.kode)}"
+        return self._request(
+            state, url, self.parse_announcement_page, errback=self.on_detail_error,
+            referer=state.listing_url, row=row, cells=cells,
+        )  # fmt: skip
+
+    def parse_announcement_page(self, response: Response):
+        state: KindCrawl = response.meta["state"]
+        try:
+            announcement = parse_announcement(response.text)
+        except MalformedPage as exc:
+            self._detail_failed(response.meta, f"announcement: {exc}", response.url)
+            return
+        schedule_url = response.urljoin(announcement.schedule_url or "jadwal")
+        yield self._request(
+            state, schedule_url, self.parse_schedule_page, errback=self.on_detail_error,
+            referer=response.url, row=response.meta["row"], cells=response.meta["cells"],
+            announcement=announcement, announcement_url=response.url,
+        )  # fmt: skip
+
+    def parse_schedule_page(self, response: Response):
+        state: KindCrawl = response.meta["state"]
+        try:
+            schedule = parse_schedule(response.text)
+        except MalformedPage as exc:
+            self._detail_failed(response.meta, f"jadwal: {exc}", response.url)
+            return
+        yield RawPackage(
+            instance=state.instance,
+            timezone=state.timezone,
+            kind=state.layout.kind,
+            listing=response.meta["row"],
+            cells=response.meta["cells"],
+            announcement=response.meta["announcement"],
+            schedule=schedule,
+            url=response.meta["announcement_url"],
+        )
+
+    # -- errors -------------------------------------------------------------------------
+
+    def on_error(self, failure):
+        """A listing or session request failed for good: this kind of this instance stops."""
+        request = failure.request
+        self._fail(request.meta["state"], describe_failure(failure), request.url, "http")
+
+    def on_detail_error(self, failure):
+        self._detail_failed(failure.request.meta, describe_failure(failure), failure.request.url)
+
+    def _detail_failed(self, meta: dict, error: str, url: str) -> None:
+        state: KindCrawl = meta["state"]
+        row: ListingRow = meta["row"]
+        crawl_state.remember_pending(state.instance, state.layout.kind, row.kode, meta["cells"], error)
+        self._fail(state, f"package {row.kode}: {error}", url, "detail")
+
+    def _fail(self, state: KindCrawl, error: str, url: str, reason: str) -> None:
+        self.logger.error("[%s] %s (%s)", state.instance, error, url)
+        self.crawler.stats.inc_value(f"lpse/errors/{reason}")
+        self.health[state.instance].errors.append(error)
+
+    def _request(self, state: KindCrawl, url: str, callback, errback=None, referer=None, **meta):
+        headers = {"Referer": referer} if referer else {}
+        return Request(
+            url, callback=callback, errback=errback or self.on_error, headers=headers,
+            dont_filter=True,
+            meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar, **meta},
+        )  # fmt: skip
+
+
+def session_cookies(response: Response) -> dict[str, str]:
+    """Cookies set by a response. SPSE_SESSION's value holds '=' and '&', which
+    http.cookies rejects, so only name=value before the first ';' is read."""
+    cookies = {}
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, value = header.decode("latin-1").split(";", 1)[0].partition("=")
+        if name.strip():
+            cookies[name.strip()] = value.strip().strip('"')
+    return cookies
+
+
+def describe_failure(failure) -> str:
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"
+    return f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300]
