@@ -28,6 +28,13 @@ TENDER = KindLayout("tender", "lelang", "dt/lelang", "lelang/{kode}/pengumumanle
 NONTENDER = KindLayout("nontender", "nontender", "dt/pl", "nontender/{kode}/pengumumanpl", 12, 6, (5,), 8)
 LAYOUTS = {layout.kind: layout for layout in (TENDER, NONTENDER)}
 
+# Jenis pengadaan names seen on SPSE 4.5 (spse.md §7.1).
+CATEGORIES = (
+    "Pengadaan Barang", "Pekerjaan Konstruksi", "Jasa Konsultansi Badan Usaha Konstruksi",
+    "Jasa Konsultansi Badan Usaha Non Konstruksi", "Jasa Lainnya",
+    "Jasa Konsultansi Perorangan Konstruksi", "Jasa Konsultansi Perorangan Non Konstruksi",
+    "Pekerjaan Konstruksi Terintegrasi",
+)  # fmt: skip
 _KODE = re.compile(r"^\d{3,20}$")
 
 
