@@ -14,6 +14,7 @@ from scrapy.http import Response
 
 log = logging.getLogger(__name__)
 CHALLENGE_MARKERS = (b"cf-chl", b"challenge-platform", b"Just a moment", b"cf_clearance")
+CLOUDFLARE_COOKIES = ("cf_", "__cf", "_cfuvid")  # name prefixes; SPSE's own cookies stay per session
 
 
 class PoliteRetryMiddleware(RetryMiddleware):
@@ -95,7 +96,7 @@ class CloudflareCookiesMiddleware:
         self.enabled = crawler.settings.getbool("LPSE_BROWSER_ENABLED")
         self.cookies: dict[str, str] = {}
         self.user_agent: str | None = None
-        self._solving = False
+        self._solved: asyncio.Future | None = None  # set while or once Chromium solved one
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -119,6 +120,10 @@ class CloudflareCookiesMiddleware:
             log.warning("Cloudflare challenge on %s (browser %s)", request.url,
                         "disabled" if not self.enabled else "did not help")  # fmt: skip
             return response
+        if self._solved is not None:  # another request already went to Chromium: wait for it
+            await asyncio.shield(self._solved)
+            return self._replay(request, {"cf_solved_once": True})
+        self._solved = asyncio.get_running_loop().create_future()
         log.info("Cloudflare challenge on %s: fetching cookies with Chromium", request.url)
         return request.replace(
             meta={**request.meta, "playwright": True, "playwright_include_page": True,
@@ -128,21 +133,31 @@ class CloudflareCookiesMiddleware:
 
     async def _take_browser_cookies(self, request: Request, response: Response):
         page = response.meta.get("playwright_page")
-        if page is None:
-            return response
         try:
-            await page.wait_for_load_state("networkidle")
-            cookies = await page.context.cookies()
-            self.user_agent = await page.evaluate("navigator.userAgent")
+            if page is not None:
+                await page.wait_for_load_state("networkidle")
+                cookies = await page.context.cookies()
+                self.user_agent = await page.evaluate("navigator.userAgent")
+                self.cookies.update(
+                    {c["name"]: c["value"] for c in cookies if c["name"].startswith(CLOUDFLARE_COOKIES)}
+                )
+                self.crawler.stats.inc_value("lpse/cloudflare_solved")
+                log.info(
+                    "Chromium obtained %d Cloudflare cookies; plain requests continue", len(self.cookies)
+                )
         finally:
-            await page.close()
-        self.cookies.update({c["name"]: c["value"] for c in cookies})
-        self.crawler.stats.inc_value("lpse/cloudflare_solved")
-        log.info("Chromium obtained %d cookies; plain requests continue", len(cookies))
-        meta = {k: v for k, v in request.meta.items()
-                if not k.startswith("playwright") and k != "cf_bootstrap"}  # fmt: skip
+            if page is not None:
+                await page.close()
+            self._solved.set_result(None)
+        return self._replay(request, {})
+
+    def _replay(self, request: Request, extra_meta: dict) -> Request:
+        """The original plain request again, now carrying the browser's cookies."""
+        meta = {
+            k: v for k, v in request.meta.items() if not k.startswith("playwright") and k != "cf_bootstrap"
+        }
         cookies = {**(request.cookies if isinstance(request.cookies, dict) else {}), **self.cookies}
-        return request.replace(meta=meta, cookies=cookies, dont_filter=True)
+        return request.replace(meta=meta | extra_meta, cookies=cookies, dont_filter=True)
 
 
 class ProxyMiddleware:

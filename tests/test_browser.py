@@ -1,0 +1,33 @@
+"""The Playwright path: a Cloudflare-style challenge is solved once in Debian's Chromium."""
+
+import os
+import shutil
+
+import pytest
+
+from lpse_crawler.db import Instance, TenderListing, open_database
+from tests.conftest import run_crawl
+from tests.spse_replay import Fault, SpseReplayServer
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM) and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (make test installs it; CI always has it)",
+)
+
+
+def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_path):
+    with SpseReplayServer(["kemkes", "jakarta"]) as server:
+        server.faults["kemkes"] = Fault("cloudflare")
+        result = run_crawl(
+            server.base_url, database_path, ["kemkes", "jakarta"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
+        )
+        assert result.returncode == 0, result.log[-3000:]
+        challenged = server.requests[("kemkes", "GET")]
+    open_database(f"sqlite:///{database_path}")
+    assert "Chromium obtained 1 Cloudflare cookies" in result.log
+    assert "'lpse/cloudflare_solved': 1" in result.log  # once, then plain requests carry the cookies
+    for code in ("kemkes", "jakarta"):
+        assert Instance.get_by_id(code).consecutive_failures == 0, Instance.get_by_id(code).last_error
+        assert TenderListing.select().where(TenderListing.instance == code).count() == 50
+    assert challenged > 1
