@@ -1,11 +1,16 @@
-"""Tender storage: upsert by (kind, kode), listings per instance, stage history."""
+"""Tender storage: upsert by (kind, kode), listings per instance, stage history.
+
+`upsert_tender` runs once per crawled package, so it writes through cached SQL (with
+peewee's own field conversions) instead of building a 35-column query per call.
+"""
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from enum import StrEnum
+from functools import cache
 
-from lpse_crawler.db import Tender, TenderListing, TenderStage, utcnow, write_transaction
+from lpse_crawler.db import Tender, TenderListing, TenderStage, database, utcnow, write_transaction
 from lpse_crawler.items import TenderItem
 
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
@@ -13,6 +18,7 @@ from lpse_crawler.items import TenderItem
 # not a change, so it is kept from the first sighting.
 _NOT_COLUMNS = {"instance", "stored_as"}
 _NOT_CONTENT = {"instance", "listing_hash", "stored_as", "url"}
+_ITEM_FIELDS = [f.name for f in fields(TenderItem)]
 
 
 class Outcome(StrEnum):
@@ -23,7 +29,7 @@ class Outcome(StrEnum):
 
 def content_hash(item: TenderItem) -> str:
     """A digest of everything a subscriber could see change."""
-    values = {k: v for k, v in asdict(item).items() if k not in _NOT_CONTENT}
+    values = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_CONTENT}
     text = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -31,31 +37,64 @@ def content_hash(item: TenderItem) -> str:
 def upsert_tender(item: TenderItem) -> Outcome:
     """Insert or update one package in one transaction; record stage changes."""
     now = utcnow()
-    columns = {k: v for k, v in asdict(item).items() if k not in _NOT_COLUMNS}
-    columns["content_hash"] = content_hash(item)
+    stamps = {"created_at": now, "updated_at": now}
+    columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
+    columns |= {"content_hash": content_hash(item), "last_seen_at": now, "updated_at": now}
     with write_transaction():
-        tender = Tender.get_or_none(Tender.kind == item.kind, Tender.kode == item.kode)
-        if tender is None:
-            tender = Tender.create(
-                **columns, instance_first_seen=item.instance, first_seen_at=now, last_seen_at=now
+        found = database.execute_sql(_select_sql(), (item.kind, item.kode)).fetchone()
+        if found is None:
+            columns |= {"instance_first_seen": item.instance, "first_seen_at": now} | stamps
+            tender_id = _execute(Tender, "insert_returning_id", columns).fetchone()[0]
+            _execute(
+                TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap, "seen_at": now} | stamps
             )
-            TenderStage.create(tender=tender, tahap=item.tahap, seen_at=now)
             outcome = Outcome.NEW
-        elif tender.content_hash != columns["content_hash"]:
-            if tender.tahap != item.tahap:
-                TenderStage.create(tender=tender, tahap=item.tahap, seen_at=now)
-            columns.pop("url")
-            Tender.update(**columns, last_seen_at=now, updated_at=now).where(Tender.id == tender.id).execute()
-            outcome = Outcome.UPDATED
         else:
-            Tender.update(last_seen_at=now, listing_hash=item.listing_hash).where(
-                Tender.id == tender.id
-            ).execute()
-            outcome = Outcome.UNCHANGED
-        TenderListing.insert(
-            tender=tender.id, instance=item.instance, first_seen_at=now
-        ).on_conflict_ignore().execute()
+            tender_id, stored_hash, stored_stage = found
+            if stored_hash == columns["content_hash"]:
+                columns = {"last_seen_at": now, "listing_hash": item.listing_hash}
+                outcome = Outcome.UNCHANGED
+            else:
+                columns.pop("url")
+                outcome = Outcome.UPDATED
+                if stored_stage != item.tahap:
+                    stage = {"tender": tender_id, "tahap": item.tahap, "seen_at": now}
+                    _execute(TenderStage, "insert", stage | stamps)
+            _execute(Tender, "update", columns, where_id=tender_id)
+        listing = {"tender": tender_id, "instance": item.instance, "first_seen_at": now}
+        _execute(TenderListing, "insert_ignore", listing | stamps)
     return outcome
+
+
+@cache
+def _select_sql() -> str:
+    p = database.param
+    return f"SELECT id, content_hash, tahap FROM tender WHERE kind = {p} AND kode = {p}"
+
+
+@cache
+def _statement(model, verb: str, names: tuple[str, ...]) -> str:
+    """INSERT (plain, ignoring conflicts, or returning the id) or UPDATE-by-id SQL, built once per shape."""
+    table = model._meta.table_name
+    cols = [model._meta.fields[name].column_name for name in names]
+    p = database.param
+    if verb == "update":
+        return f"UPDATE {table} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
+    suffix = {
+        "insert": "",
+        "insert_ignore": " ON CONFLICT DO NOTHING",
+        "insert_returning_id": " RETURNING id",
+    }
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))}){suffix[verb]}"
+
+
+def _execute(model, verb: str, values: dict, where_id: int | None = None):
+    """Run a cached statement with each value converted by its peewee field."""
+    names = tuple(values)
+    params = [model._meta.fields[name].db_value(values[name]) for name in names]
+    if where_id is not None:
+        params.append(where_id)
+    return database.execute_sql(_statement(model, verb, names), params)
 
 
 def listed_hashes(instance: str, kind: str, kodes: list[str]) -> dict[str, str]:

@@ -74,11 +74,12 @@ def make_package(kind: str, cells: list) -> Package:
 class Dataset:
     """Packages by (kind, kode), and which instances list each one."""
 
-    def __init__(self, instances: list[str]):
+    def __init__(self, instances: list[str], rows_per_kind: int = 25):
         self.packages: dict[tuple[str, str], Package] = {}
         self._next_code = 20_000_000_000
         for kind, name in (("tender", "lelang"), ("nontender", "pl")):
             rows = json.loads((RECORDED / f"dt_{name}_kemkes_tahun2025.json").read_text())["data"]
+            rows = rows[:rows_per_kind]
             for index, slug in enumerate(instances):
                 for n, row in enumerate(rows):
                     cells = list(row)

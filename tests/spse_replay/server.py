@@ -60,8 +60,8 @@ def id_date(moment, with_time: bool = False) -> str:
 class SpseReplayServer:
     """Start with `with SpseReplayServer(instances) as server:`; `server.base_url`."""
 
-    def __init__(self, instances: list[str], port: int = 0):
-        self.dataset = Dataset(instances)
+    def __init__(self, instances: list[str], port: int = 0, rows_per_kind: int = 25):
+        self.dataset = Dataset(instances, rows_per_kind)
         self.faults: dict[str, Fault] = {}
         self.tokens: dict[str, str] = {}  # session id -> token
         self.requests: Counter = Counter()  # (slug, what) -> count

@@ -1,0 +1,11 @@
+"""Run every benchmark and print its figures: `python -m bench [store|requests]`."""
+
+import sys
+
+from bench import crawl_requests, store_throughput
+
+BENCHMARKS = {"store": store_throughput.main, "requests": crawl_requests.main}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        BENCHMARKS[name]()
