@@ -152,3 +152,15 @@ def test_generated_instance_spider_crawls_its_instance(server, database_path):
     assert {lst.instance.code for lst in TenderListing.select()} == {"makassar"}
     assert Tender.select().count() == 50
     assert PendingDetail.select().count() == 0
+
+
+def test_requests_go_through_the_configured_proxy(server, database_path):
+    # The base URL does not resolve: every request must travel through the proxy (the replay
+    # server answers absolute-URI requests as an HTTP proxy would).
+    result = run_crawl("http://spse.invalid", database_path, ["kemkes"], LPSE_PROXY=server.base_url)
+    assert result.returncode == 0, result.log[-3000:]
+    open_database(f"sqlite:///{database_path}")
+    assert Instance.get_by_id("kemkes").consecutive_failures == 0
+    assert Tender.select().count() == 50
+    assert server.proxied == server.count() + 1  # every request, and robots.txt
+    assert Tender.select().first().url.startswith("http://spse.invalid/kemkes/")

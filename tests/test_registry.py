@@ -1,12 +1,14 @@
 """The instance registry: 600 unique slugs, each with a zone and its own spider."""
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
 from lpse_crawler.db import Instance
-from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.registry import REGISTRY_PATH, load_registry, sync_registry
 
 
 def test_registry_has_600_unique_instances_with_valid_zones():
@@ -43,3 +45,19 @@ def test_sync_adds_instances_and_keeps_operator_choices(database):
     assert sync_registry(records) == 0
     assert Instance.get_by_id("kemkes").active is False
     assert Instance.select().count() == 600
+
+
+def test_committed_registry_is_what_the_builder_makes():
+    import csv
+    import io
+
+    from tools.build_registry import build
+
+    lists = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "lists"
+    if not lists.exists():
+        pytest.skip("../shared/fixtures/lists is not beside this checkout")
+    built = io.StringIO()
+    writer = csv.DictWriter(built, fieldnames=["code", "name", "agencies", "province", "timezone"])
+    writer.writeheader()
+    writer.writerows(build(lists))
+    assert built.getvalue().replace("\r\n", "\n") == REGISTRY_PATH.read_text(encoding="utf-8")

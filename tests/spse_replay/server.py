@@ -65,6 +65,7 @@ class SpseReplayServer:
         self.faults: dict[str, Fault] = {}
         self.tokens: dict[str, str] = {}  # session id -> token
         self.requests: Counter = Counter()  # (slug, what) -> count
+        self.proxied = 0  # requests that reached us as an HTTP proxy
         self.clearance = secrets.token_hex(8)
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -119,11 +120,13 @@ class SpseHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         parts = [p for p in url.path.split("/") if p]
         if parts == ["robots.txt"]:
+            self.replay.proxied += self.path.startswith("http")
             return self._send(200, "User-agent: *\nAllow: /\n", "text/plain")
         slug = parts[0] if parts else ""
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         with self.replay.lock:
             self.replay.requests[(slug, method)] += 1
+            self.replay.proxied += self.path.startswith("http")  # absolute URI: we were the proxy
             fault = self.replay.faults.get(slug)
         if fault and self._apply_fault(fault, parts):
             return
