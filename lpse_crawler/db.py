@@ -86,7 +86,6 @@ class Instance(BaseModel):
     province = CharField(null=True)
     timezone = CharField(default="Asia/Jakarta")
     active = BooleanField(default=True)
-    needs_browser = BooleanField(default=False)
     spse_version = CharField(null=True)  # footer version, e.g. 4.5u20250321
     last_crawl_at = AwareDateTimeField(null=True)
     last_ok_at = AwareDateTimeField(null=True)

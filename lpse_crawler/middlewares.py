@@ -124,11 +124,13 @@ class CloudflareCookiesMiddleware:
             await asyncio.shield(self._solved)
             return self._replay(request, {"cf_solved_once": True})
         self._solved = asyncio.get_running_loop().create_future()
-        log.info("Cloudflare challenge on %s: fetching cookies with Chromium", request.url)
+        page_url = request.url if request.method == "GET" else request.headers.get("Referer", b"").decode()
+        log.info("Cloudflare challenge on %s: opening %s in Chromium", request.url, page_url or request.url)
+        # The browser only loads a page (it never replays a POST); the original request follows.
         return request.replace(
+            url=page_url or request.url, method="GET", body=b"", dont_filter=True,
             meta={**request.meta, "playwright": True, "playwright_include_page": True,
-                  "cf_bootstrap": True, "cf_solved_once": True},
-            dont_filter=True,
+                  "cf_bootstrap": True, "cf_original": request},
         )  # fmt: skip
 
     async def _take_browser_cookies(self, request: Request, response: Response):
@@ -149,13 +151,11 @@ class CloudflareCookiesMiddleware:
             if page is not None:
                 await page.close()
             self._solved.set_result(None)
-        return self._replay(request, {})
+        return self._replay(request.meta["cf_original"], {"cf_solved_once": True})
 
     def _replay(self, request: Request, extra_meta: dict) -> Request:
         """The original plain request again, now carrying the browser's cookies."""
-        meta = {
-            k: v for k, v in request.meta.items() if not k.startswith("playwright") and k != "cf_bootstrap"
-        }
+        meta = {k: v for k, v in request.meta.items() if not k.startswith(("playwright", "cf_"))}
         cookies = {**(request.cookies if isinstance(request.cookies, dict) else {}), **self.cookies}
         return request.replace(meta=meta | extra_meta, cookies=cookies, dont_filter=True)
 

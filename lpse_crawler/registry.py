@@ -37,7 +37,7 @@ def load_registry(path: Path = REGISTRY_PATH) -> list[InstanceRecord]:
 def sync_registry(records: list[InstanceRecord]) -> int:
     """Insert registry instances missing from the table; refresh names and zones of the rest.
 
-    Operator choices (active, base_url, needs_browser) are never overwritten.
+    Operator choices (active, base_url) are never overwritten.
     Returns how many instances were added.
     """
     existing = {i.code: i for i in Instance.select()}

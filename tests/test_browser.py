@@ -1,6 +1,7 @@
 """The Playwright path: a Cloudflare-style challenge is solved once in Debian's Chromium."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -31,3 +32,21 @@ def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_path
         assert Instance.get_by_id(code).consecutive_failures == 0, Instance.get_by_id(code).last_error
         assert TenderListing.select().where(TenderListing.instance == code).count() == 50
     assert challenged > 1
+
+
+def test_challenge_on_a_datatables_post_opens_the_listing_page_not_the_post(database_path):
+    with SpseReplayServer(["kemkes"]) as server:
+        first = run_crawl(server.base_url, database_path, ["kemkes"])  # stores the session token
+        assert first.returncode == 0, first.log[-3000:]
+        server.dataset.publish("kemkes", "tender", 1)
+        server.faults["kemkes"] = Fault("cloudflare")
+        result = run_crawl(
+            server.base_url, database_path, ["kemkes"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
+        )
+        assert result.returncode == 0, result.log[-3000:]
+    open_database(f"sqlite:///{database_path}")
+    assert re.search(
+        r"/dt/(lelang|pl)\?tahun=2025: opening \S+/kemkes/(lelang|nontender) in Chromium", result.log
+    )
+    kemkes = Instance.get_by_id("kemkes")
+    assert (kemkes.consecutive_failures, kemkes.last_new) == (0, 1)

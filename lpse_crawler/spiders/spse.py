@@ -59,7 +59,11 @@ class KindCrawl:
 
 
 class SpseSpider(scrapy.Spider):
-    """Platform logic for SPSE 4.5; subclasses (or `-a instances=`) choose instances."""
+    """Platform logic for SPSE 4.5; subclasses (or `-a instances=`) choose instances.
+
+    `-a instances=a,b` crawls those instances even when inactive; without it, every
+    active instance. `-a kinds=tender` limits the kinds (default: tender,nontender).
+    """
 
     instance_codes: tuple[str, ...] = ()  # empty: every active instance
     custom_settings: dict = {}
@@ -68,7 +72,11 @@ class SpseSpider(scrapy.Spider):
         super().__init__(**kwargs)
         if instances:
             self.instance_codes = tuple(c.strip() for c in instances.split(",") if c.strip())
-        self.layouts = [LAYOUTS[k.strip()] for k in kinds.split(",") if k.strip()]
+        names = [k.strip() for k in kinds.split(",") if k.strip()]
+        unknown = [k for k in names if k not in LAYOUTS]
+        if unknown:
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)}: use {', '.join(LAYOUTS)}")
+        self.layouts = [LAYOUTS[k] for k in names]
         self.health: dict[str, InstanceHealth] = {}
 
     @classmethod
@@ -84,8 +92,9 @@ class SpseSpider(scrapy.Spider):
             rows = {i.code: i for i in query.where(Instance.code.in_(self.instance_codes))}
             unknown = sorted(set(self.instance_codes) - set(rows))
             if unknown:
-                raise ValueError(f"unknown instance code(s): {', '.join(unknown)}")
-            return [rows[c] for c in self.instance_codes]
+                self.logger.error("Unknown instance code(s), not crawled: %s (see lpse_crawler/instances.csv "
+                                  "or the instance table)", ", ".join(unknown))  # fmt: skip
+            return [rows[c] for c in self.instance_codes if c in rows]
         return list(query.where(Instance.active == True))  # noqa: E712
 
     async def start(self):
