@@ -1,8 +1,10 @@
 """Peewee models, the shared connection, and schema creation.
 
 One deferred database (`database`) is shared by the crawler, the bot and the CLI. SQLite
-runs in WAL mode with a busy timeout, foreign keys on and short transactions; set
-DATABASE_URL (playhouse.db_url syntax) to use another database.
+runs in WAL mode with a busy timeout, foreign keys on, secure_delete and short
+transactions, through APSW: its wheels carry a current SQLite (the interpreter's may
+predate 3.51.3, which fixed WAL corruption under concurrent writers and checkpoints).
+Set DATABASE_URL (playhouse.db_url syntax) to use another database.
 """
 
 import json
@@ -21,6 +23,7 @@ from peewee import (
     SqliteDatabase,
     TextField,
 )
+from playhouse.apsw_ext import APSWDatabase
 from playhouse.db_url import connect
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,9 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10_000,  # ms a writer waits for the lock before "database is locked"
     "foreign_keys": 1,
     "synchronous": "normal",  # safe with WAL: a crash loses at most the last commits
+    "secure_delete": "on",  # deleted personal data is overwritten, not left in free pages
 }
+MIN_SQLITE = (3, 51, 3)
 
 
 def utcnow() -> datetime:
@@ -191,17 +196,26 @@ def database_url() -> str:
 def open_database(url: str | None = None):
     """Connect the shared database to `url` (default DATABASE_URL) and create tables."""
     url = url or database_url()
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
+    if url.startswith(("sqlite:///", "apsw:///")):
+        path = url.split(":///", 1)[1]
         if path not in ("", ":memory:") and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        db = connect(url, pragmas=SQLITE_PRAGMAS)
+        db = APSWDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_PRAGMAS["busy_timeout"] / 1000)
+        check_sqlite_version(db.server_version)
     else:
         db = connect(url)
     database.initialize(db)
     db.connect(reuse_if_open=True)
     db.create_tables(MODELS, safe=True)
     return db
+
+
+def check_sqlite_version(version: tuple[int, ...]) -> None:
+    """Refuse an SQLite older than MIN_SQLITE; log the one in use."""
+    text = ".".join(map(str, version))
+    if tuple(version) < MIN_SQLITE:
+        raise RuntimeError(f"SQLite {text} is too old: at least {'.'.join(map(str, MIN_SQLITE))} is needed")
+    log.info("SQLite %s (APSW)", text)
 
 
 def write_transaction():
