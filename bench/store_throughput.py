@@ -13,12 +13,13 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from lpse_crawler.db import database, open_database
+from lpse_crawler.db import database
 from lpse_crawler.items import RawPackage
 from lpse_crawler.normalise import normalise
 from lpse_crawler.parsing.listing import NONTENDER, TENDER, parse_listing_row
 from lpse_crawler.parsing.pages import parse_announcement, parse_schedule
 from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.schema import open_database
 from lpse_crawler.store import upsert_tender
 
 RECORDED = Path(__file__).resolve().parent.parent / "tests" / "files" / "recorded"

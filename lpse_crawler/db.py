@@ -186,15 +186,15 @@ class SpseSession(BaseModel):
         primary_key = CompositeKey("instance", "kind")
 
 
-MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession]
+CRAWLER_MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession]
 
 
 def database_url() -> str:
     return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
-def open_database(url: str | None = None):
-    """Connect the shared database to `url` (default DATABASE_URL) and create tables."""
+def connect_database(url: str | None = None):
+    """Point the shared `database` at `url` (default DATABASE_URL) and connect."""
     url = url or database_url()
     if url.startswith(("sqlite:///", "apsw:///")):
         path = url.split(":///", 1)[1]
@@ -206,7 +206,6 @@ def open_database(url: str | None = None):
         db = connect(url)
     database.initialize(db)
     db.connect(reuse_if_open=True)
-    db.create_tables(MODELS, safe=True)
     return db
 
 

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lpse_crawler.crawl_state import last_health  # noqa: E402
-from lpse_crawler.db import Tender, TenderListing, open_database  # noqa: E402
+from lpse_crawler.db import Tender, TenderListing  # noqa: E402
 from lpse_crawler.health import health_table  # noqa: E402
+from lpse_crawler.schema import open_database  # noqa: E402
 from tests.spse_replay import SpseReplayServer  # noqa: E402
 
 INSTANCES = ["kemkes", "nasional", "jakarta", "pontianak", "makassar", "jayapurakota"]

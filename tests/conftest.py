@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lpse_crawler.db import database as shared_database
-from lpse_crawler.db import open_database
+from lpse_crawler.schema import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

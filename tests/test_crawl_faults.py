@@ -3,7 +3,8 @@ no partial row is stored; recoverable faults recover."""
 
 import pytest
 
-from lpse_crawler.db import Instance, PendingDetail, Tender, TenderListing, open_database
+from lpse_crawler.db import Instance, PendingDetail, Tender, TenderListing
+from lpse_crawler.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 
@@ -45,7 +46,7 @@ def assert_isolated_failure(error: str) -> Instance:
     assert bad.consecutive_failures == 1 and error in bad.last_error
     assert bad.last_error_at is not None and bad.last_ok_at is None
     good = Instance.get_by_id(GOOD)
-    assert good.consecutive_failures == 0 and good.last_new == PER_INSTANCE
+    assert (good.consecutive_failures, good.last_new) == (0, PER_INSTANCE), good.last_error
     assert listed_on(GOOD) == PER_INSTANCE
     assert_no_partial_rows()
     return bad
@@ -58,13 +59,14 @@ def assert_isolated_failure(error: str) -> Instance:
         (Fault("malformed_json"), "invalid JSON"),
         (Fault("columns"), "17 cells, expected 16"),
         (Fault("cloudflare"), "HTTP 403"),
-        (Fault("slow", seconds=3), "TimeoutError"),
+        (Fault("slow", seconds=6), "TimeoutError"),
     ],
     ids=lambda v: v.kind if isinstance(v, Fault) else None,
 )
 def test_listing_faults_fail_only_the_bad_instance(server, crawl, fault, error):
     server.faults[BAD] = fault
-    crawl(LPSE_DOWNLOAD_TIMEOUT="1", LPSE_RETRY_TIMES="1")
+    timeout = {"LPSE_DOWNLOAD_TIMEOUT": "2"} if fault.kind == "slow" else {}
+    crawl(LPSE_RETRY_TIMES="1", **timeout)
     assert_isolated_failure(error)
     assert listed_on(BAD) == 0
 

@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from lpse_crawler import crawl_state, store
 from lpse_crawler.crawl_state import InstanceHealth, Session
-from lpse_crawler.db import Instance, open_database
+from lpse_crawler.db import Instance
 from lpse_crawler.items import RawPackage
 from lpse_crawler.middlewares import is_cloudflare_challenge
 from lpse_crawler.parsing import MalformedPage, StaleToken
@@ -34,6 +34,7 @@ from lpse_crawler.parsing.pages import (
     spse_version,
 )
 from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.schema import open_database
 
 
 @dataclass

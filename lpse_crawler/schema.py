@@ -1,0 +1,72 @@
+"""Schema creation and migration: `open_database` brings any earlier database up to date."""
+
+import logging
+
+from peewee import IntegerField, Model, TextField
+
+from lpse_crawler.accounts import ACCOUNT_MODELS
+from lpse_crawler.db import (
+    CRAWLER_MODELS,
+    AwareDateTimeField,
+    connect_database,
+    database,
+    utcnow,
+    write_transaction,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SchemaVersion(Model):
+    """Each migration applied, in order."""
+
+    version = IntegerField(primary_key=True)
+    name = TextField()
+    applied_at = AwareDateTimeField(default=utcnow)
+
+    class Meta:
+        database = database
+        table_name = "schema_version"
+
+
+# (version, what it does, step). Never edit a released step: add the next one.
+MIGRATIONS = [
+    (
+        1,
+        "crawler: instances, tenders, listings, stages, crawl state",
+        lambda db: db.create_tables(CRAWLER_MODELS),
+    ),
+    (2, "subscribers, filters, outbox, payments, usage, audit", lambda db: db.create_tables(ACCOUNT_MODELS)),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(db) -> int:
+    if not db.table_exists("schema_version"):
+        return 1 if db.table_exists("tender") else 0  # the first release had no version table
+    return SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar() or 0
+
+
+def migrate(db, target: int = LATEST) -> list[int]:
+    """Apply the missing migrations up to `target`, each in its own transaction."""
+    applied = []
+    with write_transaction():
+        version = current_version(db)
+        db.create_tables([SchemaVersion])
+        if version and not SchemaVersion.select().exists():
+            SchemaVersion.create(version=1, name=MIGRATIONS[0][1])
+    for number, name, step in MIGRATIONS:
+        if version < number <= target:
+            with write_transaction():
+                step(db)
+                SchemaVersion.create(version=number, name=name)
+            log.info("Database migrated to version %d: %s", number, name)
+            applied.append(number)
+    return applied
+
+
+def open_database(url: str | None = None):
+    """Connect the shared database to `url` (default DATABASE_URL) and migrate it."""
+    db = connect_database(url)
+    migrate(db)
+    return db
