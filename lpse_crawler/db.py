@@ -217,6 +217,16 @@ def check_sqlite_version(version: tuple[int, ...]) -> None:
     log.info("SQLite %s (APSW)", text)
 
 
+def wipe_wal() -> bool:
+    """Copy the WAL into the database and truncate it, so old page versions (say, data
+    just erased or re-encrypted) leave the disk; secure_delete has zeroed freed space.
+    False when a reader kept the checkpoint from completing (try again later)."""
+    if not isinstance(database.obj, SqliteDatabase):
+        return True
+    busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
 def write_transaction():
     """A transaction that takes the write lock at BEGIN (IMMEDIATE on SQLite)."""
     if isinstance(database.obj, SqliteDatabase):

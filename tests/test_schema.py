@@ -1,0 +1,24 @@
+"""Schema by code: a fresh database and one from the previous release both open."""
+
+from lpse_crawler.db import Instance, connect_database, database
+from lpse_crawler.schema import LATEST, SchemaVersion, migrate, open_database
+
+
+def test_fresh_database_is_at_the_latest_version(database):
+    assert SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar() == LATEST
+    assert {"subscriber", "filter", "notification", "payment", "usage_daily", "audit"} <= set(database.get_tables())
+
+
+def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
+    db = connect_database(f"sqlite:///{database_path}")
+    migrate(db, target=1)
+    db.execute_sql("DROP TABLE schema_version")  # the first release kept no version table
+    Instance.create(code="kemkes", name="LPSE Kementerian Kesehatan")
+    assert "subscriber" not in db.get_tables()
+    database.close()
+
+    db = open_database(f"sqlite:///{database_path}")
+    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == list(range(1, LATEST + 1))
+    assert "subscriber" in db.get_tables()
+    assert Instance.get_by_id("kemkes").name == "LPSE Kementerian Kesehatan"
+    assert open_database(f"sqlite:///{database_path}") and SchemaVersion.select().count() == LATEST
