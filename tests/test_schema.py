@@ -6,7 +6,9 @@ from lpse_crawler.schema import LATEST, SchemaVersion, migrate, open_database
 
 def test_fresh_database_is_at_the_latest_version(database):
     assert SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar() == LATEST
-    assert {"subscriber", "filter", "notification", "payment", "usage_daily", "audit"} <= set(database.get_tables())
+    assert {"subscriber", "filter", "notification", "payment", "usage_daily", "audit"} <= set(
+        database.get_tables()
+    )
 
 
 def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
@@ -18,7 +20,9 @@ def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
     database.close()
 
     db = open_database(f"sqlite:///{database_path}")
-    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == list(range(1, LATEST + 1))
+    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == list(
+        range(1, LATEST + 1)
+    )
     assert "subscriber" in db.get_tables()
     assert Instance.get_by_id("kemkes").name == "LPSE Kementerian Kesehatan"
     assert open_database(f"sqlite:///{database_path}") and SchemaVersion.select().count() == LATEST

@@ -1,0 +1,29 @@
+"""Word-level text normalisation: case, accents and punctuation ignored, whole words kept."""
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def words(text: str | None) -> tuple[str, ...]:
+    """`Pembangunan Jembatan (Beton), Tahap-II` -> ('pembangunan', 'jembatan', 'beton', 'tahap', 'ii')."""
+    if not text:
+        return ()
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    return tuple(w for w in _NON_WORD.split(plain) if w)
+
+
+def positions(tokens: tuple[str, ...]) -> dict[str, list[int]]:
+    """Where each word occurs, for phrase lookups."""
+    found: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        found.setdefault(token, []).append(i)
+    return found
+
+
+def contains_phrase(tokens: tuple[str, ...], where: dict[str, list[int]], phrase: tuple[str, ...]) -> bool:
+    """True when `phrase` occurs in `tokens` as consecutive whole words."""
+    size = len(phrase)
+    return any(tokens[i : i + size] == phrase for i in where.get(phrase[0], ()))

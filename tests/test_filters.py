@@ -1,0 +1,185 @@
+"""The filter language: every construct, bad expressions, and the index against a naive loop."""
+
+import contextlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lpse_crawler.filter_index import CompiledFilter, FilterIndex, naive_match, tender_facts
+from lpse_crawler.filters import FilterError, FilterSpec, matches, parse_filter
+
+INSTANCES = {"kemkes", "jakarta", "jatimprov", "surabaya", "makassar"}
+PROVINCES = {"jawa timur": "Jawa Timur", "dki jakarta": "DKI Jakarta", "sulawesi selatan": "Sulawesi Selatan"}
+BY_PROVINCE = {"Jawa Timur": {"jatimprov", "surabaya"}, "DKI Jakarta": {"jakarta", "kemkes"},
+               "Sulawesi Selatan": {"makassar"}}  # fmt: skip
+PROVINCE_OF = {code: p for p, codes in BY_PROVINCE.items() for code in codes}
+
+
+def parse(text: str) -> FilterSpec:
+    return parse_filter(text, INSTANCES, PROVINCES)
+
+
+def facts(nama="Pembangunan Jembatan Beton Bertulang Desa Sukamaju", instance="surabaya", **overrides):
+    values = dict(
+        nama=nama, instances={instance}, provinces={PROVINCE_OF[instance]}, instansi="Kota Surabaya",
+        kategori="Pekerjaan Konstruksi", kind="tender", kbli=["42101"], size="Kecil",
+        hps=1_500_000_000, pagu=None, hps_listing=None,
+    ) | overrides  # fmt: skip
+    return tender_facts(**values)
+
+
+@pytest.mark.parametrize(
+    ("expression", "nama", "expected"),
+    [
+        ("jembatan", None, ["jembatan"]),
+        ("JEMBATAN beton", None, ["JEMBATAN", "beton"]),  # AND, case ignored
+        ("jalan | jembatan", None, ["jembatan"]),  # OR
+        ("jalan | gedung", None, None),
+        ('"beton bertulang"', None, ["beton bertulang"]),  # phrase
+        ('"bertulang beton"', None, None),  # phrase order matters
+        ('jalan | jembatan "beton bertulang" -rehabilitasi', None, ["jembatan", "beton bertulang"]),
+        ("jembatan -desa", None, None),  # exclusion wins over a match
+        ('jembatan -"desa sukamaju"', None, None),
+        ('jembatan -"sukamaju desa"', None, ["jembatan"]),
+        ("jembat", None, None),  # whole words only
+        ("sukamaju", "Rehab Jalan Désa SUKAMAJU, Tahap-II", ["sukamaju"]),  # accents, punctuation
+        ("desa", "Rehab Jalan Désa Sukamaju", ["desa"]),
+        ("tahap-ii", "Rehab Jalan Tahap II", ["tahap-ii"]),
+        ("-rehabilitasi", None, []),  # only an exclusion: everything else fits
+    ],
+)
+def test_keywords(expression, nama, expected):
+    kwargs = {"nama": nama} if nama else {}
+    assert matches(parse(expression), facts(**kwargs)) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "overrides", "fits"),
+    [
+        ("lpse:surabaya", {}, True),
+        ("lpse:kemkes,jakarta", {}, False),
+        ('provinsi:"Jawa Timur"', {}, True),
+        ("provinsi:jawa-timur", {"instance": "makassar"}, False),
+        ('instansi:"Kota Surabaya"', {}, True),
+        ("instansi:surabaya", {"instansi": "Kementerian Kesehatan"}, False),
+        ("kategori:konstruksi", {}, True),
+        ("kategori:barang,lainnya", {}, False),
+        ('kategori:"Pekerjaan Konstruksi"', {}, True),
+        ("jenis:nontender", {}, False),
+        ("jenis:tender", {}, True),
+        ("kbli:42", {}, True),
+        ("kbli:41011", {}, False),
+        ("kualifikasi:nonkecil", {}, False),
+        ("kualifikasi:nonkecil", {"size": None}, True),  # unknown qualification still sent
+        ("hps:1m-2m", {}, True),
+        ("hps:>=2m", {}, False),
+        ("hps:<=1,5m", {}, True),
+        ("hps:>=1m", {"hps": None, "pagu": 900_000_000}, False),  # pagu stands in for HPS
+        ("hps:>=1m", {"hps": None}, True),  # unknown HPS sent by default
+        ("hps:>=1m hpskosong:tidak", {"hps": None}, False),
+        ("hps:>=1m", {"hps": None, "hps_listing": 1_200_000_000}, True),
+    ],
+)  # fmt: skip
+def test_fields(expression, overrides, fits):
+    assert (matches(parse(expression), facts(**overrides)) is not None) is fits
+
+
+def test_regular_expression_syntax_is_only_punctuation():
+    spec = parse("(jalan) [a-z]+")
+    assert [atom.tokens for group in spec.groups for atom in group] == [("jalan",), ("a", "z")]
+    assert matches(spec, facts(nama="Jalan A Z")) == ["(jalan)", "[a-z]+"]
+    assert matches(spec, facts(nama="Jalan Baru")) is None
+
+
+def test_plan_counts():
+    spec = parse('jalan | jembatan "beton bertulang" -rehab provinsi:"Jawa Timur" lpse:kemkes')
+    assert spec.keyword_count == 4
+    assert spec.instances == {"kemkes"} and spec.provinces == {"Jawa Timur"}
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ('"beton bertulang', "kutip"),
+        ("| jalan", "di antara dua kata"),
+        ("jalan |", "di akhir"),
+        ("jalan || jembatan", "di antara dua kata"),
+        ("jalan | -jembatan", "Pengecualian"),
+        ("lpse:atlantis", "LPSE tidak dikenal: atlantis"),
+        ("provinsi:Narnia", "Provinsi tidak dikenal: Narnia"),
+        ("kategori:senjata", "Kategori tidak dikenal: senjata"),
+        ("jenis:lelang", "Jenis tidak dikenal"),
+        ("kbli:abc", "KBLI tidak dikenal"),
+        ("kualifikasi:besar", "Kualifikasi tidak dikenal"),
+        ("hps:banyak", "hps:banyak tidak bisa dibaca"),
+        ("hps:5m-1m", "batas bawah"),
+        ("hpskosong:mungkin", "ya atau tidak"),
+        ("!!!", "tidak berisi huruf"),
+        ("", "Filter kosong"),
+        ("x" * 501, "terlalu panjang"),
+        ("-lpse:kemkes", "tidak bisa diawali"),
+        ("jalan .*", "'.\\*' tidak berisi huruf"),
+    ],
+)
+def test_bad_expressions_say_what_is_wrong(expression, message):
+    with pytest.raises(FilterError, match=message):
+        parse(expression)
+
+
+# -- the index finds exactly what a naive loop finds -------------------------------------
+
+VOCAB = ["jalan", "jembatan", "beton", "gedung", "rehab", "obat", "alat", "desa", "tahap", "ii"]
+word = st.sampled_from(VOCAB)
+atom = st.one_of(word, st.lists(word, min_size=2, max_size=2).map(lambda ws: f'"{" ".join(ws)}"'))
+term = st.lists(atom, min_size=1, max_size=3).map(" | ".join)
+fields = st.lists(
+    st.sampled_from(
+        [
+            "lpse:kemkes",
+            "lpse:surabaya,makassar",
+            'provinsi:"Jawa Timur"',
+            "kategori:konstruksi",
+            "jenis:tender",
+            "kbli:42",
+            "kualifikasi:kecil",
+            "hps:>=1m",
+            "hps:<=2m",
+            "hpskosong:tidak",
+            'instansi:"Kota Surabaya"',
+        ]
+    ),  # fmt: skip
+    max_size=3,
+)
+expression = st.tuples(st.lists(term, max_size=3), st.lists(word.map("-{}".format), max_size=2), fields).map(
+    lambda parts: " ".join(parts[0] + parts[1] + parts[2])
+)
+package = st.fixed_dictionaries({
+    "nama": st.lists(word, min_size=1, max_size=8).map(" ".join),
+    "instance": st.sampled_from(sorted(INSTANCES)),
+    "kind": st.sampled_from(["tender", "nontender"]),
+    "kategori": st.sampled_from(["Pekerjaan Konstruksi", "Pengadaan Barang"]),
+    "size": st.sampled_from(["Kecil", "Non Kecil", None]),
+    "hps": st.sampled_from([None, 500_000_000, 1_500_000_000, 3_000_000_000]),
+    "instansi": st.sampled_from(["Kota Surabaya", "Kementerian Kesehatan"]),
+})  # fmt: skip
+
+
+def compile_all(expressions: list[str]) -> list[CompiledFilter]:
+    compiled = []
+    for n, text in enumerate(expressions):
+        with contextlib.suppress(FilterError):  # e.g. an empty or a min > max expression
+            compiled.append(CompiledFilter(n, n % 7, f"f{n}", parse(text)))
+    return compiled
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(expression, min_size=1, max_size=25), st.lists(package, min_size=1, max_size=5))
+def test_index_finds_exactly_what_the_naive_loop_finds(expressions, packages):
+    filters = compile_all(expressions)
+    index = FilterIndex(filters, BY_PROVINCE)
+    for values in packages:
+        tender = facts(**values)
+        by_index = sorted((m.filter.id, m.words) for m in index.match(tender))
+        by_loop = sorted((m.filter.id, m.words) for m in naive_match(filters, tender))
+        assert by_index == by_loop
