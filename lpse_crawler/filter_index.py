@@ -8,6 +8,7 @@ and words plus "*", and only the filters found there are checked in full.
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from lpse_crawler.filters import FilterSpec, TenderFacts, matches
 from lpse_crawler.textmatch import positions, words
@@ -23,6 +24,7 @@ class CompiledFilter:
     subscriber_id: int
     name: str
     spec: FilterSpec
+    created_at: datetime | None = None  # a filter never receives packages stored before it
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,13 @@ class TenderItem:
     tanggal_pembuatan: datetime | None = None
     deadline: datetime | None = None
     stored_as: str = ""  # set by the store stage: 'new' | 'updated' | 'unchanged'
+    newly_listed: bool = False  # set by the store stage: stored before, first seen on `instance`
+
+
+@dataclass
+class NewListing:
+    """A stored, unchanged package seen on another instance for the first time."""
+
+    instance: str
+    kind: str
+    kode: str

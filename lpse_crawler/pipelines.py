@@ -5,10 +5,14 @@ import logging
 from scrapy.exceptions import DropItem
 
 from lpse_crawler import crawl_state
-from lpse_crawler.items import RawPackage, TenderItem
+from lpse_crawler.db import Tender, TenderListing
+from lpse_crawler.filter_index import tender_facts
+from lpse_crawler.items import NewListing, RawPackage, TenderItem
 from lpse_crawler.normalise import normalise
+from lpse_crawler.outbox import enqueue
 from lpse_crawler.parsing import MalformedPage
 from lpse_crawler.store import Outcome, upsert_tender
+from lpse_crawler.subscriptions import load_index
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +64,45 @@ class StorePipeline(CrawlerPipeline):
             health.updated += 1
         item.stored_as = outcome.value  # the matching stage acts on new packages only
         return item
+
+
+class MatchPipeline(CrawlerPipeline):
+    """Match packages against every active filter and queue notifications.
+
+    A package is matched when it is stored for the first time, and again when it shows up
+    on another instance (instance-bound filters may fit it now); the outbox keeps one
+    notification per subscriber and package. The index is compiled when the crawl opens,
+    and a filter never receives a package stored before the filter was saved.
+    """
+
+    def open_spider(self):
+        self.index, self.registry = load_index()
+        log.info("Matching against %d active filters", self.index.size)
+
+    def process_item(self, item):
+        if not self.index.size:
+            return item
+        first_time_here = isinstance(item, NewListing) or (
+            isinstance(item, TenderItem) and (item.stored_as == Outcome.NEW or item.newly_listed)
+        )
+        if first_time_here:
+            self.match(item.kind, item.kode)
+        return item
+
+    def match(self, kind: str, kode: str) -> None:
+        tender = Tender.get(Tender.kind == kind, Tender.kode == kode)
+        listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
+        instances = {code for (code,) in listings.tuples()}
+        provinces = {self.registry.province_of[c] for c in instances if c in self.registry.province_of}
+        facts = tender_facts(
+            nama=tender.nama, instances=instances, provinces=provinces, instansi=tender.instansi,
+            kategori=tender.kategori, kind=tender.kind, kbli=tender.kbli, size=tender.kualifikasi_usaha,
+            hps=tender.hps, pagu=tender.pagu, hps_listing=tender.hps_listing,
+        )  # fmt: skip
+        fitting = [m for m in self.index.match(facts) if existed_before(m.filter, tender.first_seen_at)]
+        if fitting:
+            self.crawler.stats.inc_value("lpse/notifications_queued", enqueue(tender.id, fitting))
+
+
+def existed_before(compiled, moment) -> bool:
+    return compiled.created_at is None or compiled.created_at <= moment

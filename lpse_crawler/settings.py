@@ -79,8 +79,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "lpse_crawler.pipelines.NormalisePipeline": 100,  # RawPackage -> TenderItem
     "lpse_crawler.pipelines.StorePipeline": 300,  # upsert by (kind, kode), stage history
-    # 500: match new tenders against subscribers' filters (filters.py)
-    # 600: enqueue notifications in the outbox (outbox.py)
+    "lpse_crawler.pipelines.MatchPipeline": 500,  # new packages -> filters -> outbox
 }
 EXTENSIONS = {"lpse_crawler.health.HealthExtension": 500}
 

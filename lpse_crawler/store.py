@@ -16,8 +16,8 @@ from lpse_crawler.items import TenderItem
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
 # The url names the slug it was first seen under: the same package under another slug is
 # not a change, so it is kept from the first sighting.
-_NOT_COLUMNS = {"instance", "stored_as"}
-_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "url"}
+_NOT_COLUMNS = {"instance", "stored_as", "newly_listed"}
+_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "newly_listed", "url"}
 _ITEM_FIELDS = [f.name for f in fields(TenderItem)]
 
 
@@ -62,7 +62,8 @@ def upsert_tender(item: TenderItem) -> Outcome:
                     _execute(TenderStage, "insert", stage | stamps)
             _execute(Tender, "update", columns, where_id=tender_id)
         listing = {"tender": tender_id, "instance": item.instance, "first_seen_at": now}
-        _execute(TenderListing, "insert_ignore", listing | stamps)
+        cursor = _execute(TenderListing, "insert_ignore", listing | stamps)
+        item.newly_listed = outcome is not Outcome.NEW and database.rows_affected(cursor) > 0
     return outcome
 
 
@@ -117,13 +118,22 @@ def known_elsewhere(kind: str, kodes: list[str]) -> dict[str, str]:
     return {kode: digest for kode, digest in query.tuples()}
 
 
-def mark_listed(instance: str, kind: str, kodes: list[str]) -> None:
-    """Note that stored packages were seen (again) in `instance`'s listing."""
+def mark_listed(instance: str, kind: str, kodes: list[str]) -> list[str]:
+    """Note that stored packages were seen (again) in `instance`'s listing; returns the
+    codes listed there for the first time (they may now fit instance-bound filters)."""
     if not kodes:
-        return
+        return []
     now = utcnow()
     with write_transaction():
-        ids = [t.id for t in Tender.select(Tender.id).where(Tender.kind == kind, Tender.kode.in_(kodes))]
-        Tender.update(last_seen_at=now).where(Tender.id.in_(ids)).execute()
-        rows = [{"tender": i, "instance": instance, "first_seen_at": now} for i in ids]
-        TenderListing.insert_many(rows).on_conflict_ignore().execute()
+        stored = dict(
+            Tender.select(Tender.id, Tender.kode).where(Tender.kind == kind, Tender.kode.in_(kodes)).tuples()
+        )
+        already = {
+            t for (t,) in TenderListing.select(TenderListing.tender)
+            .where(TenderListing.tender.in_(list(stored)), TenderListing.instance == instance).tuples()
+        }  # fmt: skip
+        Tender.update(last_seen_at=now).where(Tender.id.in_(list(stored))).execute()
+        rows = [{"tender": i, "instance": instance, "first_seen_at": now} for i in stored if i not in already]
+        if rows:
+            TenderListing.insert_many(rows).on_conflict_ignore().execute()
+    return [stored[row["tender"]] for row in rows]

@@ -15,7 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from lpse_crawler import crawl_state, store
 from lpse_crawler.crawl_state import InstanceHealth, Session
 from lpse_crawler.db import Instance
-from lpse_crawler.items import RawPackage
+from lpse_crawler.items import NewListing, RawPackage
 from lpse_crawler.middlewares import is_cloudflare_challenge
 from lpse_crawler.parsing import MalformedPage, StaleToken
 from lpse_crawler.parsing.listing import (
@@ -210,7 +210,8 @@ class SpseSpider(scrapy.Spider):
             elif row.kode not in state.seen:
                 state.seen.add(row.kode)
                 yield self._announcement_request(state, row, cells[row.kode])
-        store.mark_listed(state.instance, state.layout.kind, unchanged)
+        for kode in store.mark_listed(state.instance, state.layout.kind, unchanged):
+            yield NewListing(state.instance, state.layout.kind, kode)
         return bool(listed)
 
     def _retry_pending(self, state: KindCrawl):
