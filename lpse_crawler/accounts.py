@@ -8,13 +8,12 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
-    DateField,
     ForeignKeyField,
     IntegerField,
     TextField,
 )
 
-from lpse_crawler.db import AwareDateTimeField, BaseModel, JSONField, Tender, utcnow
+from lpse_crawler.db import AwareDateTimeField, BaseModel, DayField, JSONField, Tender, utcnow
 
 
 class Subscriber(BaseModel):
@@ -70,8 +69,8 @@ class Payment(BaseModel):
     amount = IntegerField()  # rupiah
     method = CharField()
     plan = CharField()
-    period_start = DateField()
-    period_end = DateField()
+    period_start = DayField()
+    period_end = DayField()
     reference_enc = TextField(null=True)
     paid_at = AwareDateTimeField(default=utcnow)
 
@@ -79,7 +78,7 @@ class Payment(BaseModel):
 class UsageDaily(BaseModel):
     """Anonymous daily counts (metric names in usage.py); no link to any subscriber."""
 
-    day = DateField()
+    day = DayField()
     metric = CharField()
     count = IntegerField(default=0)
 

@@ -10,7 +10,7 @@ Set DATABASE_URL (playhouse.db_url syntax) to use another database.
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from peewee import (
     BooleanField,
@@ -55,6 +55,16 @@ class AwareDateTimeField(TextField):
 
     def python_value(self, value):
         return None if value is None else datetime.fromisoformat(value)
+
+
+class DayField(TextField):
+    """A calendar date stored as ISO 8601 text (APSW binds no date objects)."""
+
+    def db_value(self, value):
+        return None if value is None else value.isoformat()
+
+    def python_value(self, value):
+        return None if value is None else date.fromisoformat(value)
 
 
 class JSONField(TextField):
