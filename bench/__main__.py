@@ -1,10 +1,10 @@
-"""Run every benchmark and print its figures: `python -m bench [store|requests]`."""
+"""Run every benchmark and print its figures: `python -m bench [store|requests|matching]`."""
 
 import sys
 
-from bench import crawl_requests, store_throughput
+from bench import crawl_requests, matching, store_throughput
 
-BENCHMARKS = {"store": store_throughput.main, "requests": crawl_requests.main}
+BENCHMARKS = {"store": store_throughput.main, "requests": crawl_requests.main, "matching": matching.main}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(BENCHMARKS):

@@ -1,9 +1,10 @@
 """All active filters compiled into one index, so a package is matched without a loop.
 
-Every filter is filed under keys (instance, word) that any package it fits must produce:
-its instances (or "*" when it names none) crossed with one word from each alternative of
-one keyword group (or "*" when it has no keywords). A package looks up its own instances
-and words plus "*", and only the filters found there are checked in full.
+Every filter is filed under keys (instance, word, category) that any package it fits must
+produce: its instances (or "*" when it names none) crossed with one word from each
+alternative of one keyword group (or "*" when it has no keywords) and its categories (or
+"*"). A package looks up its own instances, words and category, each also as "*", and only
+the filters found there are checked in full.
 """
 
 from collections import defaultdict
@@ -37,7 +38,7 @@ class FilterIndex:
     """Keys (instance, word) -> filters; see the module docstring."""
 
     def __init__(self, filters: list[CompiledFilter], instances_by_province: dict[str, set[str]]):
-        self._keys: dict[tuple[str, str], list[CompiledFilter]] = defaultdict(list)
+        self._keys: dict[tuple[str, str, str], list[CompiledFilter]] = defaultdict(list)
         for compiled in filters:
             spec = compiled.spec
             scope = set(spec.instances)
@@ -45,17 +46,20 @@ class FilterIndex:
                 scope |= instances_by_province.get(province, set())
             for instance in scope or {ANY}:
                 for word in anchor_words(spec):
-                    self._keys[(instance, word)].append(compiled)
+                    for category in spec.categories or {ANY}:
+                        self._keys[(instance, word, category)].append(compiled)
         self.size = len(filters)
 
     def match(self, facts: TenderFacts) -> list[Match]:
         """Every filter the package fits, with the words that matched."""
         candidates: dict[int, CompiledFilter] = {}
         lookups = set(facts.tokens) | {ANY}
+        keys = self._keys
         for instance in (*facts.instances, ANY):
             for word in lookups:
-                for compiled in self._keys.get((instance, word), ()):
-                    candidates[compiled.id] = compiled
+                for category in (facts.kategori, ANY):
+                    for compiled in keys.get((instance, word, category), ()):
+                        candidates[compiled.id] = compiled
         found = []
         for compiled in candidates.values():
             hit = matches(compiled.spec, facts)

@@ -263,14 +263,19 @@ def matches(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
         return None
     if not _value_fits(spec, facts.value):
         return None
-    if any(contains_phrase(facts.tokens, facts.where, atom.tokens) for atom in spec.exclusions):
-        return None
+    tokens, where = facts.tokens, facts.where
+    for atom in spec.exclusions:
+        if contains_phrase(tokens, where, atom.tokens):
+            return None
     matched = []
     for group in spec.groups:
-        hits = [atom.text for atom in group if contains_phrase(facts.tokens, facts.where, atom.tokens)]
-        if not hits:
+        found = False
+        for atom in group:
+            if contains_phrase(tokens, where, atom.tokens):
+                matched.append(atom.text)
+                found = True
+        if not found:
             return None
-        matched += hits
     return matched
 
 

@@ -26,4 +26,6 @@ def positions(tokens: tuple[str, ...]) -> dict[str, list[int]]:
 def contains_phrase(tokens: tuple[str, ...], where: dict[str, list[int]], phrase: tuple[str, ...]) -> bool:
     """True when `phrase` occurs in `tokens` as consecutive whole words."""
     size = len(phrase)
+    if size == 1:
+        return phrase[0] in where
     return any(tokens[i : i + size] == phrase for i in where.get(phrase[0], ()))
