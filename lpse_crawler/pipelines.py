@@ -4,8 +4,9 @@ import logging
 
 from scrapy.exceptions import DropItem
 
-from lpse_crawler import crawl_state
-from lpse_crawler.db import Tender, TenderListing
+from lpse_crawler import crawl_state, usage
+from lpse_crawler.accounts import Subscriber
+from lpse_crawler.db import Tender, TenderListing, write_transaction
 from lpse_crawler.filter_index import tender_facts
 from lpse_crawler.items import NewListing, RawPackage, TenderItem
 from lpse_crawler.normalise import normalise
@@ -78,6 +79,10 @@ class MatchPipeline(CrawlerPipeline):
     def open_spider(self):
         self.index, self.registry = load_index()
         log.info("Matching against %d active filters", self.index.size)
+        with write_transaction():
+            usage.set_value(
+                "active_subscribers", Subscriber.select().where(Subscriber.status == "active").count()
+            )
 
     def process_item(self, item):
         if not self.index.size:

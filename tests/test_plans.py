@@ -1,0 +1,79 @@
+"""Plans: a trial for newcomers, limits enforced where a filter is saved, expiry to free."""
+
+from datetime import timedelta
+
+import pytest
+
+from lpse_crawler.accounts import Filter, Subscriber, UsageDaily
+from lpse_crawler.crypto import Keyring, generate_key
+from lpse_crawler.db import utcnow
+from lpse_crawler.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan
+from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.subscribers import create_subscriber
+from lpse_crawler.subscriptions import load_index, save_filter
+from lpse_crawler.usage import count
+
+KEYRING = Keyring.parse(generate_key("plans"))
+
+
+@pytest.fixture
+def subscriber(database):
+    sync_registry(load_registry())
+    return create_subscriber(KEYRING, chat_id=7, name="Uji Paket")
+
+
+def test_new_subscribers_start_a_trial(subscriber):
+    assert subscriber.plan == "trial"
+    remaining = subscriber.plan_expires_at - utcnow()
+    assert timedelta(days=TRIAL_DAYS - 1) < remaining <= timedelta(days=TRIAL_DAYS)
+    assert effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow()) is PLANS["trial"]
+
+
+def test_expired_paid_plan_falls_back_to_free():
+    now = utcnow()
+    assert effective_plan("pro", now - timedelta(seconds=1), now) is PLANS["free"]
+    assert effective_plan("pro", now + timedelta(days=30), now) is PLANS["pro"]
+    assert effective_plan("free", None, now) is PLANS["free"]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [("obat lpse:kemkes,jakarta,jatimprov,surabaya", "3 LPSE"), ("a1 a2 a3 a4", "3 kata kunci")],
+)
+def test_limits_are_enforced_where_a_filter_is_saved(subscriber, text, limit):
+    Subscriber.update(plan="free").where(Subscriber.id == subscriber.id).execute()
+    with pytest.raises(PlanLimitError, match=f"Paket Gratis Anda hanya boleh {limit}.*/paket"):
+        save_filter(Subscriber.get_by_id(subscriber.id), "Terlalu lebar", text)
+    assert Filter.select().count() == 0
+
+
+def test_filter_count_limit_and_province_counts_its_instances(subscriber):
+    free = Subscriber.get_by_id(subscriber.id)
+    free.plan = "free"
+    save_filter(free, "Satu", "obat lpse:kemkes")
+    with pytest.raises(PlanLimitError, match="1 filter"):
+        save_filter(free, "Dua", "jalan")
+    free.plan, free.plan_expires_at = "basic", utcnow() + timedelta(days=30)
+    east_java = sum(1 for r in load_registry() if r.province == "Jawa Timur")
+    with pytest.raises(PlanLimitError, match=f"25 LPSE dalam satu filter \\(diminta: {east_java}\\)"):
+        save_filter(free, "Semua Jatim", 'jalan provinsi:"Jawa Timur"')
+
+
+def test_expiry_keeps_every_filter_but_matches_only_the_free_quota(subscriber):
+    paid = Subscriber.get_by_id(subscriber.id)
+    for n in range(3):
+        save_filter(paid, f"Filter {n}", f"kata{n}")
+    Subscriber.update(plan="basic", plan_expires_at=utcnow() - timedelta(days=1)).execute()
+    index, _ = load_index()
+    assert Filter.select().count() == 3  # nothing deleted
+    assert index.size == PLANS["free"].max_filters
+
+
+def test_usage_counts_have_no_subscriber_link(database):
+    count("notifications_queued", 3)
+    count("notifications_queued", 2)
+    assert UsageDaily.get(UsageDaily.metric == "notifications_queued").count == 5
+    columns = {c.name for c in database.get_columns("usage_daily")}
+    assert columns == {"id", "day", "metric", "count", "created_at", "updated_at"}
+    with pytest.raises(ValueError, match="unknown usage metric"):
+        count("subscriber_42_opened")
