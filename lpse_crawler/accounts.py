@@ -43,10 +43,14 @@ class Filter(BaseModel):
 
 
 class Notification(BaseModel):
-    """The outbox: one tender for one subscriber, once. Status: queued | sending | sent | dead."""
+    """The outbox: one tender (or one broadcast `body`) for one subscriber, once.
+
+    Status: queued | sending (claimed by the sender) | sent | dead (gave up; see last_error).
+    """
 
     subscriber = ForeignKeyField(Subscriber, backref="notifications", on_delete="CASCADE")
-    tender = ForeignKeyField(Tender, on_delete="CASCADE")
+    tender = ForeignKeyField(Tender, null=True, on_delete="CASCADE")
+    body = TextField(null=True)  # a service announcement instead of a tender
     status = CharField(default="queued")
     filter_ids = JSONField(default=list)  # every filter of the subscriber that matched
     matched_words = JSONField(default=list)  # why: the keywords that matched
@@ -75,6 +79,13 @@ class Payment(BaseModel):
     paid_at = AwareDateTimeField(default=utcnow)
 
 
+class BotState(BaseModel):
+    """Small values the bot must keep across restarts (e.g. `paused_until` after a 429)."""
+
+    key = CharField(primary_key=True)
+    value = TextField()
+
+
 class UsageDaily(BaseModel):
     """Anonymous daily counts (metric names in usage.py); no link to any subscriber."""
 
@@ -95,4 +106,4 @@ class Audit(BaseModel):
     detail = TextField(null=True)
 
 
-ACCOUNT_MODELS = [Subscriber, Filter, Notification, Payment, UsageDaily, Audit]
+ACCOUNT_MODELS = [Subscriber, Filter, Notification, Payment, BotState, UsageDaily, Audit]

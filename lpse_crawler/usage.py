@@ -8,6 +8,8 @@ from lpse_crawler.db import utcnow
 METRICS = {
     "notifications_queued": "notifications put in the outbox",
     "notifications_sent": "notifications delivered",
+    "notifications_reclaimed": "claims taken back after a sender crash (an upper bound on duplicates)",
+    "notifications_dead": "notifications given up after retries",
     "commands": "bot commands answered",
     "active_subscribers": "subscribers with status active (a daily snapshot)",
 }

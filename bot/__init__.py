@@ -1,0 +1,1 @@
+"""The Telegram bot process (`python -m bot`): subscription commands and the outbox sender."""

@@ -1,0 +1,74 @@
+"""Bot configuration from the environment; the token never leaves this process unredacted."""
+
+import logging
+import os
+from dataclasses import dataclass
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(RuntimeError):
+    """The bot cannot start: the message says which variable to set."""
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    token: str
+    api_url: str
+    admin_ids: frozenset[int]
+    rate_per_second: float  # all chats together (Telegram allows about 30)
+    per_chat_interval: float  # seconds between two messages to one chat
+    max_attempts: int  # network errors before a notification is marked dead
+    claim_lease: float  # seconds after which a claimed, unmarked notification is taken back
+    payment_info: str
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "BotConfig":
+        env = os.environ if env is None else env
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token or ":" not in token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is missing or malformed: set it to the token from @BotFather"
+            )
+        try:
+            admins = frozenset(int(x) for x in env.get("BOT_ADMIN_IDS", "").replace(" ", "").split(",") if x)
+        except ValueError as exc:
+            raise ConfigError("BOT_ADMIN_IDS must be comma-separated Telegram chat ids") from exc
+        return cls(
+            token=token,
+            api_url=env.get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/"),
+            admin_ids=admins,
+            rate_per_second=float(env.get("SENDER_RATE", "30")),
+            per_chat_interval=float(env.get("SENDER_PER_CHAT_INTERVAL", "1.0")),
+            max_attempts=int(env.get("SENDER_MAX_ATTEMPTS", "6")),
+            claim_lease=float(env.get("SENDER_CLAIM_LEASE", "60")),
+            payment_info=env.get(
+                "PAYMENT_INFO", "Transfer ke rekening yang diberikan admin; ketik /bantuan."
+            ),
+        )
+
+
+class TokenRedactor(logging.Filter):
+    """Replaces the bot token in every log record (it is part of every API URL)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = redact(message, self.token), None
+        return True
+
+
+def redact(text: str, token: str) -> str:
+    return text.replace(token, "<TOKEN>") if token else text
+
+
+def install_redaction(token: str) -> None:
+    """Redact the token from everything logged, by any library, through the root handlers."""
+    redactor = TokenRedactor(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+    logging.getLogger("TeleBot").addFilter(redactor)
