@@ -2,6 +2,7 @@
 
 import logging
 import os
+import traceback
 from dataclasses import dataclass
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -57,8 +58,10 @@ class TokenRedactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = redact(message, self.token), None
+        if record.exc_info:  # a traceback can quote a request URL: redact it too
+            message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = redact(message, self.token), None
         return True
 
 

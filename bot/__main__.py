@@ -1,0 +1,67 @@
+"""`python -m bot`: answer commands (long polling) and drain the outbox, in one process.
+
+python -m bot             both
+python -m bot --sender    only the outbox sender
+python -m bot --polling   only the commands
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from bot.app import build_bot
+from bot.config import BotConfig, ConfigError, install_redaction
+from bot.sender import Sender
+from lpse_crawler.crypto import CryptoError, load_keyring
+from lpse_crawler.schema import open_database
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    parser.add_argument("--sender", action="store_true", help="run only the outbox sender")
+    parser.add_argument("--polling", action="store_true", help="run only the command handlers")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = BotConfig.from_env()
+        keyring = load_keyring()
+    except (ConfigError, CryptoError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    install_redaction(config.token)
+    open_database()
+    telebot, _ = build_bot(config, keyring)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    workers = []
+    if not args.polling:
+        workers.append(threading.Thread(target=Sender(telebot, config).run, args=(stop,), name="sender"))
+    if not args.sender:
+        workers.append(threading.Thread(target=poll, args=(telebot, stop), name="polling", daemon=True))
+    for worker in workers:
+        worker.start()
+    log.info("Bot running (%s)", ", ".join(w.name for w in workers))
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+    telebot.stop_polling()
+    return 0
+
+
+def poll(telebot, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            telebot.polling(non_stop=True, timeout=20, long_polling_timeout=20)
+        except Exception:
+            log.exception("Polling stopped; restarting in 5 s")
+            stop.wait(5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Filter commands: guided creation with inline keyboards, one-line creation, list, delete."""
+
+from dataclasses import dataclass
+
+from telebot import types
+from telebot.formatting import escape_html
+
+from bot import texts
+from bot.handlers import Bot
+from lpse_crawler.accounts import Filter, Subscriber
+from lpse_crawler.db import Instance, write_transaction
+from lpse_crawler.filters import CATEGORY_ALIASES, FilterError
+from lpse_crawler.plans import PlanLimitError
+from lpse_crawler.subscriptions import Registry, save_filter
+
+PAGE = 8  # buttons per keyboard page
+CATEGORIES = sorted(set(CATEGORY_ALIASES.values()))
+
+
+@dataclass
+class Draft:
+    """A filter being built with buttons."""
+
+    province: str | None = None
+    instances: list[str] | None = None
+    category: str | None = None
+
+
+class FilterCommands(Bot):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.drafts: dict[int, Draft] = {}
+
+    def filter(self, message) -> None:
+        subscriber = self.subscriber(message)
+        if subscriber is None:
+            return
+        expression = self.argument(message)
+        if expression:
+            return self._save(message.chat.id, subscriber, expression)
+        self.drafts[message.chat.id] = Draft()
+        self.reply(message.chat.id, texts.FILTER_START, reply_markup=self._provinces(0))
+
+    def button(self, call, action: str, value: str) -> None:
+        """Inline-keyboard steps; a button without a draft of this chat is refused."""
+        chat_id = call.message.chat.id
+        draft = self.drafts.get(chat_id)
+        if draft is None:
+            return self.bot.edit_message_text(texts.FILTER_EXPIRED, chat_id, call.message.message_id)
+        registry = Registry()
+        provinces = sorted(registry.by_province)
+        edit = lambda text, markup=None: self.bot.edit_message_text(  # noqa: E731
+            text, chat_id, call.message.message_id, parse_mode="HTML", reply_markup=markup
+        )
+        if action == "fpage":
+            edit(texts.FILTER_START, self._provinces(_index(value, len(provinces))))
+        elif action == "fprov" and value == "all":
+            edit(texts.FILTER_PICK_CATEGORY, self._categories())
+        elif action == "fprov":
+            draft.province = provinces[_index(value, len(provinces))]
+            edit(
+                texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province)),
+                self._instances(draft, 0),
+            )
+        elif action == "fipage":
+            edit(texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
+                 self._instances(draft, _index(value, 1000)))  # fmt: skip
+        elif action == "finst":
+            codes = sorted(registry.by_province.get(draft.province or "", ()))
+            draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
+            edit(texts.FILTER_PICK_CATEGORY, self._categories())
+        elif action == "fcat":
+            draft.category = None if value == "all" else CATEGORIES[_index(value, len(CATEGORIES))]
+            self.awaiting[chat_id] = "keywords"
+            edit(texts.FILTER_ASK_KEYWORDS)
+
+    def keywords(self, message) -> None:
+        """The plain text after the keyboard steps: keywords, or '-' for none."""
+        subscriber = self.subscriber(message)
+        draft = self.drafts.get(message.chat.id)
+        if subscriber is None or draft is None:
+            return
+        parts = [] if message.text.strip() == "-" else [message.text.strip()]
+        if draft.instances:
+            parts.append("lpse:" + ",".join(draft.instances))
+        elif draft.province:
+            parts.append(f'provinsi:"{draft.province}"')
+        if draft.category:
+            parts.append(f'kategori:"{draft.category}"')
+        if self._save(message.chat.id, subscriber, " ".join(parts) or "-"):
+            self.drafts.pop(message.chat.id, None)
+            self.awaiting.pop(message.chat.id, None)
+
+    def _save(self, chat_id: int, subscriber, expression: str) -> bool:
+        name = expression.split(" lpse:")[0].split(" provinsi:")[0][:40] or "Filter"
+        try:
+            saved = save_filter(subscriber, name, expression)
+        except (FilterError, PlanLimitError) as exc:
+            self.reply(chat_id, escape_html(str(exc)))
+            return False
+        self.reply(
+            chat_id, texts.FILTER_SAVED.format(name=escape_html(saved.name), spec=escape_html(saved.spec))
+        )
+        return True
+
+    def filterku(self, message) -> None:
+        subscriber = self.subscriber(message)
+        if subscriber is None:
+            return
+        filters = list(subscriber.filters.order_by(Filter.id))
+        if not filters:
+            return self.reply(message.chat.id, texts.NO_FILTERS)
+        lines = [texts.FILTER_LIST_HEADER] + [
+            f"{n}. <b>{escape_html(f.name)}</b>\n<code>{escape_html(f.spec)}</code>"
+            for n, f in enumerate(filters, 1)
+        ]
+        self.reply(message.chat.id, "\n".join(lines))
+
+    def hapusfilter(self, message) -> None:
+        subscriber = self.subscriber(message)
+        if subscriber is None:
+            return
+        filters = list(subscriber.filters.order_by(Filter.id))
+        number = self.argument(message)
+        if not filters:
+            return self.reply(message.chat.id, texts.NO_FILTERS)
+        if not number:
+            keyboard = types.InlineKeyboardMarkup()
+            for n, f in enumerate(filters, 1):
+                keyboard.add(types.InlineKeyboardButton(f"{n}. {f.name}", callback_data=f"delf:{f.id}"))
+            return self.reply(message.chat.id, texts.HAPUSFILTER_PICK, reply_markup=keyboard)
+        if not number.isdigit() or not 1 <= int(number) <= len(filters):
+            return self.reply(message.chat.id, texts.FILTER_NOT_FOUND)
+        self._delete(message.chat.id, filters[int(number) - 1])
+
+    def delete_button(self, call, value: str) -> None:
+        """`delf:<id>`: only a filter of the subscriber whose chat pressed the button."""
+        owner = Subscriber.chat_id == call.message.chat.id
+        found = Filter.select().join(Subscriber).where(Filter.id == _index(value, 2**62), owner).first()
+        if found is None:
+            return self.bot.answer_callback_query(call.id, texts.BAD_BUTTON)
+        self._delete(call.message.chat.id, found)
+
+    def _delete(self, chat_id: int, found: Filter) -> None:
+        with write_transaction():
+            found.delete_instance()
+        self.reply(chat_id, texts.FILTER_DELETED.format(name=escape_html(found.name)))
+
+    def _provinces(self, page: int) -> types.InlineKeyboardMarkup:
+        provinces = sorted(Registry().by_province)
+        keyboard = types.InlineKeyboardMarkup(row_width=2)
+        start = page * PAGE
+        keyboard.add(*[types.InlineKeyboardButton(p, callback_data=f"fprov:{start + i}")
+                       for i, p in enumerate(provinces[start : start + PAGE])])  # fmt: skip
+        keyboard.add(*_pager("fpage", page, len(provinces)))
+        keyboard.add(types.InlineKeyboardButton("Semua provinsi", callback_data="fprov:all"))
+        return keyboard
+
+    def _instances(self, draft: Draft, page: int) -> types.InlineKeyboardMarkup:
+        codes = sorted(Registry().by_province.get(draft.province or "", ()))
+        names = {i.code: i.name for i in Instance.select().where(Instance.code.in_(codes))}
+        keyboard = types.InlineKeyboardMarkup(row_width=1)
+        start = page * PAGE
+        keyboard.add(*[types.InlineKeyboardButton(names.get(c, c)[:60], callback_data=f"finst:{start + i}")
+                       for i, c in enumerate(codes[start : start + PAGE])])  # fmt: skip
+        keyboard.add(*_pager("fipage", page, len(codes)))
+        keyboard.add(types.InlineKeyboardButton("Semua LPSE di provinsi ini", callback_data="finst:all"))
+        return keyboard
+
+    def _categories(self) -> types.InlineKeyboardMarkup:
+        keyboard = types.InlineKeyboardMarkup(row_width=1)
+        keyboard.add(
+            *[types.InlineKeyboardButton(c, callback_data=f"fcat:{i}") for i, c in enumerate(CATEGORIES)]
+        )
+        keyboard.add(types.InlineKeyboardButton("Semua kategori", callback_data="fcat:all"))
+        return keyboard
+
+
+def _pager(action: str, page: int, total: int) -> list[types.InlineKeyboardButton]:
+    buttons = []
+    if page > 0:
+        buttons.append(types.InlineKeyboardButton("« Sebelumnya", callback_data=f"{action}:{page - 1}"))
+    if (page + 1) * PAGE < total:
+        buttons.append(types.InlineKeyboardButton("Berikutnya »", callback_data=f"{action}:{page + 1}"))
+    return buttons
+
+
+def _index(value: str, size: int) -> int:
+    """A button's number, checked: forged or stale data raises ValueError."""
+    if not value.isdigit() or int(value) >= size:
+        raise ValueError(f"button value {value!r} out of range")
+    return int(value)
