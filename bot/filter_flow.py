@@ -138,7 +138,7 @@ class FilterCommands(Bot):
         owner = Subscriber.chat_id == call.message.chat.id
         found = Filter.select().join(Subscriber).where(Filter.id == _index(value, 2**62), owner).first()
         if found is None:
-            return self.bot.answer_callback_query(call.id, texts.BAD_BUTTON)
+            raise ValueError("filter of another subscriber, or gone")
         self._delete(call.message.chat.id, found)
 
     def _delete(self, chat_id: int, found: Filter) -> None:

@@ -1,5 +1,7 @@
 """Data rights: export everything held about one subscriber; erase it for good."""
 
+from peewee import JOIN
+
 from lpse_crawler import audit
 from lpse_crawler.accounts import Audit, Filter, Notification, Payment, Subscriber
 from lpse_crawler.crypto import Keyring
@@ -14,7 +16,7 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
     payment_table = Payment._meta.table_name
     notifications = (
         Notification.select(Notification, Tender.kode, Tender.nama)
-        .join(Tender, join_type="LEFT OUTER")
+        .join(Tender, JOIN.LEFT_OUTER)
         .where(Notification.subscriber == subscriber)
         .order_by(Notification.id)
     )

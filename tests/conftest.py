@@ -58,3 +58,66 @@ def run_crawl(
     if shared_database.obj is not None:
         shared_database.close()  # see the crawl's writes on the next query
     return CrawlResult(done.returncode, done.stderr)
+
+
+TOKEN = "123456:TEST-token-never-logged"
+
+
+@pytest.fixture
+def keyring():
+    from lpse_crawler.crypto import Keyring, generate_key
+
+    return Keyring.parse(generate_key("test"))
+
+
+@pytest.fixture
+def telegram():
+    from tests.telegram_emulator import TelegramEmulator
+
+    with TelegramEmulator(TOKEN) as emulator:
+        yield emulator
+
+
+class Conversation:
+    """Drives the real handlers over real HTTP: updates come from getUpdates, replies go out."""
+
+    def __init__(self, telebot, emulator):
+        self.telebot, self.emulator, self.offset = telebot, emulator, 0
+
+    def step(self) -> None:
+        updates = self.telebot.get_updates(offset=self.offset, timeout=5, long_polling_timeout=0)
+        if updates:
+            self.offset = updates[-1].update_id + 1
+            self.telebot.process_new_updates(updates)
+
+    def say(self, chat_id: int, text: str, **kwargs) -> str:
+        before = len(self.emulator.sent)
+        self.emulator.push_message(chat_id, text, **kwargs)
+        self.step()
+        replies = [m.get("text") or m.get("caption") or "" for m in self.emulator.sent[before:]]
+        return "\n".join(replies)
+
+    def press(self, chat_id: int, data: str, from_id: int | None = None) -> str:
+        before = len(self.emulator.sent)
+        self.emulator.push_callback(chat_id, data, from_id)
+        self.step()
+        return "\n".join(m.get("text") or "" for m in self.emulator.sent[before:])
+
+
+@pytest.fixture
+def bot_config(telegram):
+    from bot.config import BotConfig
+
+    return BotConfig.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url,
+                               "BOT_ADMIN_IDS": "900", "SENDER_RATE": "1000",
+                               "SENDER_PER_CHAT_INTERVAL": "0"})  # fmt: skip
+
+
+@pytest.fixture
+def chat(database, telegram, keyring, bot_config):
+    from bot.app import build_bot
+    from lpse_crawler.registry import load_registry, sync_registry
+
+    sync_registry(load_registry())
+    telebot, _ = build_bot(bot_config, keyring)
+    return Conversation(telebot, telegram)
