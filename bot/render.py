@@ -8,7 +8,7 @@ from lpse_crawler.db import Instance, Tender
 MAX_MESSAGE = 4096
 # Caps on free-text fields, in characters before escaping; halved until the message fits.
 CAPS = {"nama": 600, "instansi": 200, "satker": 200, "words": 200, "filters": 200, "other": 150}
-ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+ZONE_NAMES = {7: "WIB", 8: "WITA", 9: "WIT"}  # UTC offset in hours -> Indonesian zone
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
 
 
@@ -20,7 +20,9 @@ def rupiah(amount: int | None) -> str:
 def local_time(moment) -> str:
     if moment is None:
         return "lihat jadwal"
-    zone = ZONE_NAMES.get(getattr(moment.tzinfo, "key", ""), moment.strftime("UTC%z"))
+    offset = moment.utcoffset()
+    hours = offset.total_seconds() / 3600 if offset is not None else None
+    zone = ZONE_NAMES.get(hours, moment.strftime("UTC%z"))
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M} {zone}"
 
 
