@@ -16,11 +16,13 @@ from lpse_crawler.store import upsert_tender
 from tests.conftest import TOKEN
 
 ITEM = TenderItem(
-    instance="kemkes", kind="tender", kode="10102584000", nama="Pembangunan Jembatan Beton <Tahap II> & Jalan",
+    instance="kemkes", kind="tender", kode="10102584000",
+    nama="Pembangunan Jembatan Beton <Tahap II> & Jalan",
     instansi="Kementerian Kesehatan", satker="Sekretariat Jenderal", kategori="Pekerjaan Konstruksi",
     tahun_anggaran=[2026], metode="Tender - Pascakualifikasi Satu File", tahap="Pengumuman Pascakualifikasi",
     url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang", listing_hash="h",
-    hps=1_234_567_000, pagu=1_300_000_000, deadline=datetime(2026, 12, 10, 15, 0, tzinfo=ZoneInfo("Asia/Jakarta")),
+    hps=1_234_567_000, pagu=1_300_000_000,
+    deadline=datetime(2026, 12, 10, 15, 0, tzinfo=ZoneInfo("Asia/Jakarta")),
 )  # fmt: skip
 
 
@@ -101,7 +103,7 @@ def test_rate_limits_overall_and_per_chat(setup, telegram, bot_config):
     assert all(
         later - earlier >= 1.0 - 1e-9 for earlier, later in zip(ordered, ordered[30:])
     )  # <= 30 per second
-    gaps = [b - a for a, b in zip(times[20], times[20][1:])]
+    gaps = [b - a for a, b in zip(times[20], times[20][1:], strict=False)]
     assert len(times[20]) == 3 and min(gaps) >= 1.0 - 1e-9  # one per second to one chat
 
 
