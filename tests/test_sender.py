@@ -101,7 +101,7 @@ def test_rate_limits_overall_and_per_chat(setup, telegram, bot_config):
     assert Notification.select().where(Notification.status != "sent").count() == 0
     ordered = sorted(t for chat in times.values() for t in chat)
     assert all(
-        later - earlier >= 1.0 - 1e-9 for earlier, later in zip(ordered, ordered[30:])
+        later - earlier >= 1.0 - 1e-9 for earlier, later in zip(ordered, ordered[30:], strict=False)
     )  # <= 30 per second
     gaps = [b - a for a, b in zip(times[20], times[20][1:], strict=False)]
     assert len(times[20]) == 3 and min(gaps) >= 1.0 - 1e-9  # one per second to one chat
