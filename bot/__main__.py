@@ -15,6 +15,7 @@ from bot.app import build_bot
 from bot.config import BotConfig, ConfigError, install_redaction
 from bot.sender import Sender
 from lpse_crawler.crypto import CryptoError, load_keyring
+from lpse_crawler.registry import load_registry, sync_registry
 from lpse_crawler.schema import open_database
 
 log = logging.getLogger("bot")
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     install_redaction(config.token)
     open_database()
+    sync_registry(load_registry())  # the guided /filter offers the registry's provinces and LPSE
     telebot, _ = build_bot(config, keyring)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

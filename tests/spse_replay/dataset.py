@@ -105,7 +105,9 @@ class Dataset:
         package = self.packages.get((kind, kode))
         return package if package and slug in package.instances else None
 
-    def publish(self, slug: str, kind: str, count: int, year: int = 2025) -> list[Package]:
+    def publish(
+        self, slug: str, kind: str, count: int, year: int = 2025, name: str | None = None
+    ) -> list[Package]:
         """New packages appear (synthetic names, highest codes), like a new announcement."""
         template = self.listed("kemkes", kind, 2025)[0].cells if self.listed("kemkes", kind, 2025) else None
         new = []
@@ -113,7 +115,7 @@ class Dataset:
             self._next_code += 1000
             cells = list(template)
             cells[0] = str(self._next_code)
-            cells[1] = f"Paket Baru {self._next_code} Pembangunan Jembatan Beton"
+            cells[1] = name or f"Paket Baru {self._next_code} Pembangunan Jembatan Beton"
             cells[3] = "Pengumuman Pascakualifikasi" if kind == "tender" else "Upload Dokumen Penawaran"
             col = 8 if kind == "tender" else 6
             cells[col] = f"{cells[col].rsplit(' - TA ', 1)[0]} - TA {year}"

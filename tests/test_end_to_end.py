@@ -1,0 +1,126 @@
+"""From a fresh database: /start, /daftar, a filter made with the keyboard, an alert for a
+crawled tender, /jeda stops alerts, /datasaya, /hapusakun. The crawl runs against the SPSE
+replay server and `python -m bot` (a real process) against the Bot API emulator."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lpse_crawler.accounts import Notification, Subscriber
+from lpse_crawler.crypto import generate_key
+from lpse_crawler.db import database
+from lpse_crawler.schema import open_database
+from tests.conftest import ROOT, TOKEN, run_crawl
+from tests.spse_replay import SpseReplayServer
+
+USER = 4242
+INSTANCES = ["kemkes", "jakarta"]
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class User:
+    def __init__(self, telegram):
+        self.telegram = telegram
+
+    def _after(self, action, expect: str) -> str:
+        before = len(self.telegram.sent)
+        action()
+
+        def reply():
+            texts = [m.get("text") or m.get("caption") or "" for m in self.telegram.sent[before:]]
+            return next((t for t in texts if expect in t), None)
+
+        return wait_for(reply, repr(expect))
+
+    def says(self, text: str, expect: str) -> str:
+        return self._after(lambda: self.telegram.push_message(USER, text), expect)
+
+    def presses(self, label: str, expect: str) -> str:
+        for _ in range(20):  # page through "Berikutnya »" until the button shows
+            buttons = dict(self.telegram.buttons(USER))
+            found = label in buttons
+            data = buttons[label] if found else buttons["Berikutnya »"]
+            reply = self._after(
+                lambda data=data: self.telegram.push_callback(USER, data), expect if found else "Pilih"
+            )
+            if found:
+                return reply
+        raise AssertionError(f"no button {label!r}")
+
+
+@pytest.fixture
+def bot_process(telegram, database_path, tmp_path):
+    env = os.environ | {
+        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url, "BOT_ADMIN_IDS": "1",
+        "DATABASE_URL": f"sqlite:///{database_path}", "PANTAU_KEYS": generate_key("e2e"),
+        "SENDER_RATE": "50", "SENDER_PER_CHAT_INTERVAL": "0.05",
+    }  # fmt: skip
+    log = (tmp_path / "bot.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+    assert TOKEN not in (tmp_path / "bot.log").read_text()
+
+
+def alerts(telegram) -> list[str]:
+    return [t for t in telegram.texts_to(USER) if "Tender baru" in t]
+
+
+def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, database_path):
+    user = User(telegram)
+    wait_for(lambda: bot_process.poll() is None and telegram.api_getMe({})[0] == 200, "bot start")
+    user.says("/start", "kebijakan privasi")
+    user.presses("Setuju", "uji coba")
+    user.says("/daftar Budi Santoso; 0812-3456-7890; budi@cvmaju.co.id", "tersimpan")
+    user.says("/filter", "Pilih <b>provinsi</b>")
+    user.presses("DKI Jakarta", "Pilih <b>LPSE</b>")
+    user.presses("LPSE Kementrian Kesehatan Republik Indonesia", "kategori")
+    user.presses("Pengadaan Barang", "kata kunci")
+    user.says("obat", "tersimpan")
+
+    with SpseReplayServer(INSTANCES) as server:
+        assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+        expected = {
+            p.kode for p in server.dataset.packages.values()
+            if "kemkes" in p.instances and re.search(r"\bobat\b", p.cells[1].lower())
+            and p.cells[8].startswith("Pengadaan Barang")
+        }  # fmt: skip
+        assert expected
+        wait_for(lambda: len(alerts(telegram)) == len(expected), "the alerts")
+        assert {re.search(r"Kode (\d+)", text).group(1) for text in alerts(telegram)} == expected
+
+        user.says("/jeda", "dijeda")
+        server.dataset.publish("kemkes", "tender", 1, name="Penyediaan Obat Baru Tahap III")
+        assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+    time.sleep(1.5)  # the sender polls twice a second: nothing may arrive while paused
+    assert len(alerts(telegram)) == len(expected)
+
+    before = len(telegram.sent)
+    telegram.push_message(USER, "/datasaya")
+    wait_for(lambda: any(m.get("document") for m in telegram.sent[before:]), "the data document")
+    document = json.loads(next(m["document"] for m in telegram.sent[before:] if m.get("document")))
+    assert document["profile"]["name"] == "Budi Santoso" and document["profile"]["phone"] == "+6281234567890"
+    assert len(document["notifications"]) == len(expected)
+
+    user.says("/hapusakun", "Tidak bisa dibatalkan")
+    user.presses("Ya, hapus semua", "telah dihapus")
+    open_database(f"sqlite:///{database_path}")
+    assert Subscriber.select().count() == 0 and Notification.select().count() == 0
+    database.close()
