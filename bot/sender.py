@@ -105,12 +105,19 @@ class Sender:
         """Send one batch; returns how many notifications were handled."""
         if self.paused_for() > 0:
             return 0
-        claims = self.claim(max(1, int(self.config.rate_per_second)))
+        claims = self.claim(self.batch_size)
         for position, claim in enumerate(claims):
             if not self.deliver(claim):
                 self.release([c.notification_id for c in claims[position + 1 :]])
                 return position + 1
         return len(claims)
+
+    @property
+    def batch_size(self) -> int:
+        """About a second of sending, and never more than a quarter of the claim lease, so
+        that a live sender never sees its own claims expire."""
+        rate = self.config.rate_per_second
+        return max(1, int(min(rate, rate * self.config.claim_lease / 4)))
 
     def release(self, ids: list[int]) -> None:
         if ids:

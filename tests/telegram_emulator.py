@@ -3,6 +3,7 @@ editMessageText, getMe; scripted 429, 403, 5xx and slow answers; HTML checked as
 
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +33,16 @@ class TelegramHTML(HTMLParser):
             raise ValueError(f'Bad Request: can\'t parse entities: unexpected end tag "{tag}"')
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A loopback server that does not print clients hanging up (killed senders, timeouts)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class TelegramEmulator:
     def __init__(self, token: str):
         self.token = token
@@ -43,7 +54,7 @@ class TelegramEmulator:
         self.callback_answers: list[dict] = []
         self.blocked: set[int] = set()
         self.faults: deque = deque()  # for sendMessage: ("429", seconds) | ("500",) | ("slow", seconds)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -112,6 +123,7 @@ class TelegramEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small answers on keep-alive: no 40 ms delayed-ACK stalls
 
             def log_message(self, *args):
                 pass

@@ -13,11 +13,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from string import Template
 from urllib.parse import parse_qs, urlsplit
 
 from tests.spse_replay.dataset import Dataset, Package
+from tests.telegram_emulator import QuietServer
 
 TEMPLATES = {
     p.stem: Template(p.read_text(encoding="utf-8"))
@@ -68,7 +69,7 @@ class SpseReplayServer:
         self.proxied = 0  # requests that reached us as an HTTP proxy
         self.clearance = secrets.token_hex(8)
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self.httpd = QuietServer(("127.0.0.1", port), self._handler_class())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -104,6 +105,7 @@ class SpseReplayServer:
 class SpseHandler(BaseHTTPRequestHandler):
     replay: SpseReplayServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small answers on keep-alive: no 40 ms delayed-ACK stalls
 
     def log_message(self, *args):  # keep test output quiet
         pass
