@@ -1,5 +1,6 @@
 """Admin-only commands: /stats and /broadcast (silently unknown to everyone else)."""
 
+from peewee import chunked
 from telebot.formatting import escape_html
 
 from bot import texts
@@ -53,7 +54,7 @@ def queue_broadcast(text: str, actor: str) -> int:
         ids = [s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == "active")]
         rows = [{"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
                 for i in ids]  # fmt: skip
-        for start in range(0, len(rows), 500):
-            Notification.insert_many(rows[start : start + 500]).execute()
+        for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
+            Notification.insert_many(batch).execute()
         audit.record(actor, "broadcast", None, f"{len(ids)} subscribers")
     return len(ids)

@@ -3,6 +3,8 @@
 The crawler only enqueues here; the bot's sender claims, sends and marks (bot/sender.py).
 """
 
+from peewee import chunked
+
 from lpse_crawler import usage
 from lpse_crawler.accounts import Notification
 from lpse_crawler.db import utcnow, write_transaction
@@ -30,7 +32,8 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
     ]  # fmt: skip
     with write_transaction():
         before = Notification.select().where(Notification.tender == tender_id).count()
-        Notification.insert_many(rows).on_conflict_ignore().execute()
+        for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
+            Notification.insert_many(batch).on_conflict_ignore().execute()
         queued = Notification.select().where(Notification.tender == tender_id).count() - before
         usage.count("notifications_queued", queued)
     return queued
