@@ -1,13 +1,12 @@
 """Admin-only commands: /stats and /broadcast (silently unknown to everyone else)."""
 
-from peewee import chunked
 from telebot.formatting import escape_html
 
 from bot import texts
 from bot.handlers import Bot
-from lpse_crawler import audit
 from lpse_crawler.accounts import Filter, Notification, Subscriber
-from lpse_crawler.db import Tender, utcnow, write_transaction
+from lpse_crawler.db import Tender, utcnow
+from lpse_crawler.outbox import queue_broadcast
 
 
 class AdminCommands(Bot):
@@ -41,20 +40,5 @@ class AdminCommands(Bot):
         text = self.argument(message)
         if not text:
             return self.reply(message.chat.id, texts.BROADCAST_USAGE)
-        self.reply(
-            message.chat.id, texts.BROADCAST_QUEUED.format(count=queue_broadcast(text, actor="bot:admin"))
-        )
-
-
-def queue_broadcast(text: str, actor: str) -> int:
-    """Queue an announcement (plain text, escaped here) to every active subscriber."""
-    body = texts.BROADCAST_PREFIX + escape_html(text)
-    now = utcnow()
-    with write_transaction():
-        ids = [s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == "active")]
-        rows = [{"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
-                for i in ids]  # fmt: skip
-        for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
-            Notification.insert_many(batch).execute()
-        audit.record(actor, "broadcast", None, f"{len(ids)} subscribers")
-    return len(ids)
+        count = queue_broadcast(texts.BROADCAST_PREFIX + escape_html(text), actor="bot:admin")
+        self.reply(message.chat.id, texts.BROADCAST_QUEUED.format(count=count))

@@ -5,8 +5,8 @@ The crawler only enqueues here; the bot's sender claims, sends and marks (bot/se
 
 from peewee import chunked
 
-from lpse_crawler import usage
-from lpse_crawler.accounts import Notification
+from lpse_crawler import audit, usage
+from lpse_crawler.accounts import Notification, Subscriber
 from lpse_crawler.db import utcnow, write_transaction
 from lpse_crawler.filter_index import Match
 
@@ -37,3 +37,16 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
         queued = Notification.select().where(Notification.tender == tender_id).count() - before
         usage.count("notifications_queued", queued)
     return queued
+
+
+def queue_broadcast(body: str, actor: str) -> int:
+    """Queue an announcement (`body` is ready HTML) to every active subscriber; returns how many."""
+    now = utcnow()
+    with write_transaction():
+        ids = [s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == "active")]
+        rows = [{"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
+                for i in ids]  # fmt: skip
+        for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
+            Notification.insert_many(batch).execute()
+        audit.record(actor, "broadcast", None, f"{len(ids)} subscribers")
+    return len(ids)

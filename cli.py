@@ -1,0 +1,33 @@
+"""Pantau LPSE operators' CLI: `python cli.py --help`.
+
+Personal data needs the encryption key (PANTAU_KEYS or PANTAU_KEY_FILE); every command that
+reveals or changes it is audited without personal data. DATABASE_URL selects the database.
+"""
+
+import logging
+
+import click
+
+from lpse_crawler.commands.data import db, keys
+from lpse_crawler.commands.fleet import broadcast, crawl, instances, outbox, purge
+from lpse_crawler.commands.money import payments
+from lpse_crawler.commands.users import users
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log diagnostics to stderr.")
+def cli(verbose):
+    """Run Pantau LPSE: users and their data rights, keys, payments, instances, outbox, crawl.
+
+    Example: python cli.py users export budi@cvmaju.co.id -o budi.json
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+for command in (db, users, keys, payments, instances, outbox, broadcast, crawl, purge):
+    cli.add_command(command)
+
+if __name__ == "__main__":
+    cli()

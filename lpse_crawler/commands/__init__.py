@@ -1,0 +1,1 @@
+"""The operators' CLI (`python cli.py`): one click group per noun, wired in cli.py."""
