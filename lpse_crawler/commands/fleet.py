@@ -46,7 +46,7 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise click.BadParameter(f"{name} is not a timezone (e.g. Asia/Makassar)") from exc
+        raise click.ClickException(f"{name} is not a timezone (e.g. Asia/Makassar)") from exc
     return name
 
 

@@ -22,14 +22,14 @@ def parse_period(text: str) -> tuple[date, date]:
     if month:
         year, number = int(month.group(1)), int(month.group(2))
         if not 1 <= number <= 12:
-            raise click.BadParameter(f"{text}: no such month")
+            raise click.ClickException(f"{text}: no such month")
         return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
     try:
         start, end = (date.fromisoformat(part) for part in text.split(".."))
     except ValueError as exc:
-        raise click.BadParameter(f"{text}: use YYYY-MM or YYYY-MM-DD..YYYY-MM-DD") from exc
+        raise click.ClickException(f"{text}: use YYYY-MM or YYYY-MM-DD..YYYY-MM-DD") from exc
     if end < start:
-        raise click.BadParameter(f"{text}: the period ends before it starts")
+        raise click.ClickException(f"{text}: the period ends before it starts")
     return start, end
 
 

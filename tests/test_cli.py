@@ -1,0 +1,233 @@
+"""Every CLI command through click's runner against a real SQLite file, asserting the database."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from lpse_crawler.accounts import Audit, Filter, Notification, Payment, Subscriber
+from lpse_crawler.crypto import Keyring, generate_key
+from lpse_crawler.db import Instance, Tender, database, utcnow
+from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.schema import open_database
+from lpse_crawler.store import upsert_tender
+from lpse_crawler.subscribers import create_subscriber, personal_data
+from lpse_crawler.subscriptions import save_filter
+from tests.test_sender import ITEM
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "export.schema.json").read_text())
+KEY = generate_key("cli")
+PERSON = {
+    "name": "Siti Rahmawati",
+    "phone": "0813-9988-7766",
+    "email": "siti@rahma.id",
+    "username": "sitirahma",
+}
+
+
+@pytest.fixture
+def env(database_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database_path}")
+    monkeypatch.setenv("PANTAU_KEYS", KEY)
+    monkeypatch.setenv("PANTAU_OPERATOR", "ops-ani")
+    open_database(f"sqlite:///{database_path}")
+    sync_registry(load_registry())
+    yield database_path
+    database.close()
+
+
+@pytest.fixture
+def person(env):
+    subscriber = create_subscriber(Keyring.parse(KEY), 777, **PERSON)
+    save_filter(subscriber, "Obat", "obat")
+    upsert_tender(ITEM)
+    Notification.create(subscriber=subscriber, tender=Tender.get(), filter_ids=[1], matched_words=["obat"])
+    database.close()
+    return subscriber.id
+
+
+def run(*args, input=None, code=0) -> str:
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    if database.obj is not None:
+        database.close()
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_every_command_has_help():
+    def walk(group, path):
+        for name, command in group.commands.items():
+            output = run(*path, name, "--help")
+            assert "Usage:" in output and len(command.get_short_help_str()) > 5, (path, name)
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+
+    walk(cli, [])
+
+
+def test_db_init_migrate_stats_backup(env, tmp_path):
+    assert "schema version 2" in run("db", "init")
+    assert "already at schema version 2" in run("db", "migrate")
+    stats = json.loads(run("db", "stats", "--json"))
+    assert stats["instance"] == 600 and stats["sqlite"] >= "3.51.3"
+    assert "backup written" in run("db", "backup", str(tmp_path / "copy.db"))
+    copy = open_database(f"sqlite:///{tmp_path / 'copy.db'}")
+    assert Instance.select().count() == 600
+    copy.close()
+    assert "exists" in run("db", "backup", str(tmp_path / "copy.db"), code=1)
+
+
+def test_users_list_masks_unless_revealed_and_reveal_is_audited(person):
+    masked = run("users", "list")
+    assert "Siti Rahmawati" not in masked and "S************i" in masked
+    assert "Siti Rahmawati" in run("users", "list", "--reveal")
+    rows = json.loads(run("users", "list", "--status", "active", "--json"))
+    assert rows[0]["id"] == person and rows[0]["name"] != "Siti Rahmawati"
+    audit = Audit.get(Audit.action == "users.list.reveal")
+    assert audit.actor == "cli:ops-ani" and "Siti" not in (audit.detail or "")
+
+
+@pytest.mark.parametrize("who", ["1", "chat:777", "+62 813-9988-7766", "SITI@rahma.id"])
+def test_users_show_finds_a_person_by_id_chat_phone_or_email(person, who):
+    shown = json.loads(run("users", "show", who, "--json"))
+    assert shown["email"] == "siti@rahma.id" and shown["filters"] == ["obat"]
+
+
+def test_users_add_update_plan_pause_resume(env):
+    assert "added subscriber" in run(
+        "users", "add", "--chat-id", "55", "--name", "Budi", "--phone", "081234567890"
+    )
+    assert "already has" in run("users", "add", "--chat-id", "55", code=1)
+    assert "tidak valid" in run("users", "add", "--chat-id", "56", "--email", "nope", code=1)
+    assert Subscriber.select().count() == 1  # the failed add left nothing behind
+    run("users", "update", "chat:55", "--email", "budi@baru.id")
+    assert personal_data(Keyring.parse(KEY), Subscriber.get())["email"] == "budi@baru.id"
+    assert "in the past" in run("users", "plan", "1", "pro", "--until", "2020-01-01", code=1)
+    until = (utcnow() + timedelta(days=40)).strftime("%Y-%m-%d")
+    run("users", "plan", "1", "pro", "--until", until)
+    assert Subscriber.get().plan == "pro" and f"{Subscriber.get().plan_expires_at:%Y-%m-%d}" == until
+    run("users", "pause", "1")
+    assert Subscriber.get().status == "paused"
+    run("users", "resume", "1")
+    assert Subscriber.get().status == "active"
+
+
+def test_bad_input_is_one_line_exit_1(env):
+    assert run("users", "show", "999", code=1).startswith("Error: no subscriber matches '999'")
+    assert "not a number" in run("users", "show", "chat:x", code=1)
+    assert "nothing to change" in run("users", "update", "1", code=1)
+    assert "no instance 'atlantis'" in run("instances", "enable", "atlantis", code=1)
+    assert "no invoice" in run("payments", "invoice", "INV-0", code=1)
+
+
+def test_missing_key_is_a_clear_error(person, monkeypatch):
+    monkeypatch.delenv("PANTAU_KEYS")
+    assert "no encryption key" in run("users", "show", "1", code=1)
+
+
+def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
+    run("payments", "record", "1", "--amount", "49000", "--method", "transfer",
+        "--period", f"{utcnow():%Y-%m}", "--reference", "BCA-7781")  # fmt: skip
+    run("users", "export", "siti@rahma.id", "-o", str(tmp_path / "siti.json"))
+    document = json.loads((tmp_path / "siti.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert (
+        document["profile"]["phone"] == "+6281399887766"
+        and document["payments"][0]["reference"] == "BCA-7781"
+    )
+    assert [a["action"] for a in document["audit"]] == ["payments.record", "users.export"]
+
+
+def test_delete_leaves_no_byte_of_the_person(person, env):
+    run("payments", "record", "1", "--amount", "49000", "--method", "transfer",
+        "--period", f"{utcnow():%Y-%m}", "--reference", "BCA-7781")  # fmt: skip
+    open_database()
+    ciphertexts = [
+        getattr(Subscriber.get(), c) for c in ("name_enc", "phone_enc", "email_enc", "username_enc")
+    ]
+    ciphertexts.append(Payment.get().reference_enc)
+    database.close()
+    assert "Aborted" in run("users", "delete", "1", input="n\n", code=1)
+    output = run("users", "delete", "siti@rahma.id", "--yes")
+    assert "erased subscriber 1" in output and "1 payments_unlinked" in output
+    open_database()
+    assert (
+        Subscriber.select().count() == 0
+        and Filter.select().count() == 0
+        and Notification.select().count() == 0
+    )
+    payment = Payment.get()
+    assert payment.subscriber_id is None and payment.reference_enc is None and payment.amount == 49000
+    database.close()
+    data = b"".join(p.read_bytes() for p in env.parent.glob(env.name + "*"))
+    needles = [*PERSON.values(), "6281399887766", "BCA-7781", *ciphertexts]
+    assert [n for n in needles if n.encode() in data] == []
+
+
+def test_keys_generate_rotate_check(person, monkeypatch):
+    entry = run("keys", "generate", "k2027").strip()
+    assert entry.startswith("k2027:")
+    assert "use 1-32 letters" in run("keys", "generate", "no spaces", code=1)
+    monkeypatch.setenv("PANTAU_KEYS", f"{entry},{KEY}")
+    assert "now under key k2027" in run("keys", "rotate")
+    monkeypatch.setenv("PANTAU_KEYS", entry)
+    assert json.loads(run("keys", "check", "--json"))["values_by_key"] == {"k2027": 4}
+    monkeypatch.setenv("PANTAU_KEYS", KEY)
+    assert "do not decrypt" in run("keys", "check", code=1)
+
+
+def test_payments_record_list_invoice(person):
+    assert "already over" in run("payments", "record", "1", "--amount", "1", "--method", "qris",
+                                 "--period", "2020-01", code=1)  # fmt: skip
+    output = run("payments", "record", "chat:777", "--amount", "149000", "--method", "qris", "--plan", "pro",
+                 "--period", f"{utcnow():%Y-%m}")  # fmt: skip
+    number = output.split(":")[0]
+    assert Subscriber.get().plan == "pro"
+    assert json.loads(run("payments", "list", "--json"))[0]["invoice_no"] == number
+    invoice = run("payments", "invoice", number)
+    assert all(s in invoice for s in (number, "Siti Rahmawati", "Rp 149.000", "Pro", "Penjual", "Pembeli"))
+
+
+def test_instances_list_add_enable_disable_import(env, tmp_path):
+    assert len(json.loads(run("instances", "list", "--json"))) == 600
+    run("instances", "add", "kabbaru", "--name", "LPSE Kab. Baru", "--timezone", "Asia/Jayapura")
+    assert "not a timezone" in run(
+        "instances", "add", "x", "--name", "X", "--timezone", "Mars/Olympus", code=1
+    )
+    run("instances", "disable", "kemkes")
+    assert Instance.get_by_id("kemkes").active is False
+    run("instances", "enable", "kemkes")
+    csv = tmp_path / "new.csv"
+    csv.write_text("code,name,province,timezone\nkabbaru,LPSE Kabupaten Baru,Papua Tengah,Asia/Jayapura\n"
+                   "kablain,LPSE Kab. Lain,,\n")  # fmt: skip
+    assert "imported 2" in run("instances", "import", str(csv))
+    assert Instance.get_by_id("kabbaru").province == "Papua Tengah" and Instance.get_by_id("kablain")
+    (tmp_path / "bad.csv").write_text("code,name\n,No code\n")
+    assert "lack code or name" in run("instances", "import", str(tmp_path / "bad.csv"), code=1)
+
+
+def test_outbox_status_retry_and_broadcast(person, tmp_path):
+    Notification.update(status="dead", last_error="500").execute()
+    assert json.loads(run("outbox", "status", "--json"))["dead"] == 1
+    assert "1 notifications queued again" in run("outbox", "retry")
+    message = tmp_path / "news.txt"
+    message.write_text("Kebijakan privasi <baru> berlaku 1 Januari.")
+    assert "queued for 1 subscribers" in run("broadcast", "--message-file", str(message), "--yes")
+    assert Notification.get(Notification.tender.is_null()).body.endswith(
+        "Kebijakan privasi &lt;baru&gt; berlaku 1 Januari."
+    )
+
+
+def test_purge_drops_old_closed_packages_and_their_sent_notifications(person):
+    open_database()
+    Tender.update(deadline=utcnow() - timedelta(days=400)).execute()
+    Notification.update(status="sent").execute()
+    database.close()
+    assert "would remove 1" in run("purge", "--days", "180", "--dry-run")
+    assert "removed 1 packages and 1 notifications" in run("purge", "--days", "180")
+    assert Tender.select().count() == 0 and Notification.select().count() == 0
