@@ -109,7 +109,7 @@ class Dataset:
         self, slug: str, kind: str, count: int, year: int = 2025, name: str | None = None
     ) -> list[Package]:
         """New packages appear (synthetic names, highest codes), like a new announcement."""
-        template = self.listed("kemkes", kind, 2025)[0].cells if self.listed("kemkes", kind, 2025) else None
+        template = next(p.cells for p in self.packages.values() if p.kind == kind)
         new = []
         for _ in range(count):
             self._next_code += 1000
