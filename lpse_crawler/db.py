@@ -31,7 +31,6 @@ database = DatabaseProxy()
 DEFAULT_DATABASE_URL = "sqlite:///data/pantau.db"
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
-    "busy_timeout": 10_000,  # ms a writer waits for the lock before "database is locked"
     "foreign_keys": 1,
     "synchronous": "normal",  # safe with WAL: a crash loses at most the last commits
     "secure_delete": "on",  # deleted personal data is overwritten, not left in free pages
@@ -210,7 +209,10 @@ def connect_database(url: str | None = None):
         path = url.split(":///", 1)[1]
         if path not in ("", ":memory:") and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        db = APSWDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_PRAGMAS["busy_timeout"] / 1000)
+        # ms a writer waits for the lock before "database is locked"
+        busy_ms = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+        pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_ms}
+        db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000)
         check_sqlite_version(db.server_version)
     else:
         db = connect(url)

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import apsw
 import click
 import jsonschema
 import pytest
@@ -128,6 +129,20 @@ def test_bad_input_is_one_line_exit_1(env):
 def test_missing_key_is_a_clear_error(person, monkeypatch):
     monkeypatch.delenv("PANTAU_KEYS")
     assert "no encryption key" in run("users", "show", "1", code=1)
+
+
+def test_a_locked_database_is_a_one_line_error_and_changes_nothing(env, person, monkeypatch):
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "200")
+    other_process = apsw.Connection(str(env))
+    other_process.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        output = run("users", "pause", "1", code=1)
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    assert output == "Error: the database is busy (locked by another process); try again\n"
+    open_database()
+    assert Subscriber.get().status == "active"
 
 
 def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
