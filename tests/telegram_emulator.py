@@ -3,15 +3,16 @@ editMessageText, getMe; scripted 429, 403, 5xx and slow answers; HTML checked as
 
 import contextlib
 import json
-import sys
 import threading
 import time
 from collections import deque
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler"}
 
@@ -33,17 +34,7 @@ class TelegramHTML(HTMLParser):
             raise ValueError(f'Bad Request: can\'t parse entities: unexpected end tag "{tag}"')
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A loopback server that does not print clients hanging up (killed senders, timeouts)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class TelegramEmulator:
+class TelegramEmulator(LoopbackServer):
     def __init__(self, token: str):
         self.token = token
         self.lock = threading.Condition()
@@ -54,21 +45,11 @@ class TelegramEmulator:
         self.callback_answers: list[dict] = []
         self.blocked: set[int] = set()
         self.faults: deque = deque()  # for sendMessage: ("429", seconds) | ("500",) | ("slow", seconds)
-        self.httpd = QuietServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.url
 
     # -- what users do -------------------------------------------------------------------
 

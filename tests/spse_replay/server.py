@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler
 from string import Template
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback import LoopbackServer
 from tests.spse_replay.dataset import Dataset, Package
-from tests.telegram_emulator import QuietServer
 
 TEMPLATES = {
     p.stem: Template(p.read_text(encoding="utf-8"))
@@ -58,7 +58,7 @@ def id_date(moment, with_time: bool = False) -> str:
     return f"{text} {moment:%H:%M}" if with_time else text
 
 
-class SpseReplayServer:
+class SpseReplayServer(LoopbackServer):
     """Start with `with SpseReplayServer(instances) as server:`; `server.base_url`."""
 
     def __init__(self, instances: list[str], port: int = 0, rows_per_kind: int = 25):
@@ -69,21 +69,11 @@ class SpseReplayServer:
         self.proxied = 0  # requests that reached us as an HTTP proxy
         self.clearance = secrets.token_hex(8)
         self.lock = threading.Lock()
-        self.httpd = QuietServer(("127.0.0.1", port), self._handler_class())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(self._handler_class(), port)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.url
 
     def expire_tokens(self) -> None:
         """Every session token stops working (as after a server restart)."""
