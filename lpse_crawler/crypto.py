@@ -68,9 +68,15 @@ class Keyring:
         return cls(keys=keys, primary=entries[0].partition(":")[0])
 
     @cached_property
-    def index_key(self) -> bytes:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pantau-lpse blind index v1")
-        return hkdf.derive(self.keys[self.primary])
+    def index_keys(self) -> dict[str, bytes]:
+        """A blind-index key derived from each key, the primary's first."""
+        order = [self.primary] + [key_id for key_id in self.keys if key_id != self.primary]
+        return {
+            key_id: HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=b"pantau-lpse blind index v1"
+            ).derive(self.keys[key_id])
+            for key_id in order
+        }
 
     def encrypt(self, plaintext: str | None, table: str, column: str, row_id: int) -> str | None:
         if plaintext is None:
@@ -100,10 +106,14 @@ class Keyring:
         return token.split(".", 2)[1]
 
     def blind_index(self, kind: str, normalised: str | None) -> str | None:
-        """Keyed HMAC of a normalised value (lookup and uniqueness without decrypting)."""
-        if normalised is None:
-            return None
-        return hmac.new(self.index_key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+        """Keyed HMAC of a normalised value under the primary key (what is stored)."""
+        return None if normalised is None else self.blind_indexes(kind, normalised)[0]
+
+    def blind_indexes(self, kind: str, normalised: str) -> list[str]:
+        """The value's blind index under every loaded key, the primary's first: during a
+        rotation, rows not yet rewritten still carry an index made with an older key."""
+        message = f"{kind}:{normalised}".encode()
+        return [hmac.new(key, message, hashlib.sha256).hexdigest() for key in self.index_keys.values()]
 
 
 def _aad(table: str, column: str, row_id: int) -> bytes:

@@ -24,6 +24,7 @@ PERSONAL_FIELDS = {
     "username": (normalise_username, None),
 }
 TABLE = Subscriber._meta.table_name
+TAKEN = "Nomor WhatsApp atau email ini sudah terdaftar pada akun lain."
 
 
 def create_subscriber(keyring: Keyring, chat_id: int, **personal: str | None) -> Subscriber:
@@ -49,11 +50,20 @@ def _write_personal(keyring: Keyring, subscriber: Subscriber, personal: dict) ->
         clean = None if value is None else normalise(value)
         setattr(subscriber, f"{field}_enc", keyring.encrypt(clean, TABLE, f"{field}_enc", subscriber.id))
         if index_column:
+            if clean is not None and _holder(keyring, field, clean) not in (None, subscriber.id):
+                raise InvalidContact(TAKEN)
             setattr(subscriber, index_column, keyring.blind_index(field, clean))
     try:
         subscriber.save()
     except IntegrityError as exc:
-        raise InvalidContact("Nomor WhatsApp atau email ini sudah terdaftar pada akun lain.") from exc
+        raise InvalidContact(TAKEN) from exc
+
+
+def _holder(keyring: Keyring, field: str, normalised: str) -> int | None:
+    """The id of the subscriber whose `field` is this value, under any loaded key."""
+    column = getattr(Subscriber, PERSONAL_FIELDS[field][1])
+    found = Subscriber.get_or_none(column.in_(keyring.blind_indexes(field, normalised)))
+    return found.id if found else None
 
 
 def personal_data(keyring: Keyring, subscriber: Subscriber) -> dict[str, str | None]:
@@ -67,16 +77,15 @@ def personal_data(keyring: Keyring, subscriber: Subscriber) -> dict[str, str | N
 def find_subscriber(
     keyring: Keyring, *, phone: str | None = None, email: str | None = None
 ) -> Subscriber | None:
-    """Look a subscriber up by phone or email through the blind index (no decryption)."""
+    """Look a subscriber up by phone or email through the blind index (no decryption),
+    under every loaded key, so lookups keep working in the middle of a key rotation."""
     if phone:
-        return Subscriber.get_or_none(
-            Subscriber.phone_index == keyring.blind_index("phone", normalise_phone(phone))
-        )
-    if email:
-        return Subscriber.get_or_none(
-            Subscriber.email_index == keyring.blind_index("email", normalise_email(email))
-        )
-    return None
+        holder = _holder(keyring, "phone", normalise_phone(phone))
+    elif email:
+        holder = _holder(keyring, "email", normalise_email(email))
+    else:
+        return None
+    return None if holder is None else Subscriber.get_by_id(holder)
 
 
 def rotate_keys(keyring: Keyring, progress: Callable[[int, int], None] | None = None) -> int:

@@ -123,6 +123,16 @@ def test_rotation_keeps_every_value_and_leaves_nothing_under_the_old_key(subscri
     assert find_subscriber(new_only, email="siti@rahma.id").id == subscribers[1].id
 
 
+def test_lookup_and_uniqueness_hold_before_the_rotation_reaches_a_row(subscribers):
+    both = Keyring.parse(f"{NEW},{OLD}")  # the new key is primary; no row is rewritten yet
+    assert find_subscriber(both, phone="0812-3456-7890").id == subscribers[0].id
+    assert find_subscriber(both, email="siti@rahma.id").id == subscribers[1].id
+    with pytest.raises(InvalidContact, match="sudah terdaftar"):
+        create_subscriber(both, chat_id=2001, email="SITI@rahma.id")
+    update_personal(both, subscribers[1], email="siti@rahma.id")  # one's own value is no conflict
+    assert find_subscriber(both, email="siti@rahma.id").id == subscribers[1].id
+
+
 def test_correction_and_erasure_of_one_value(subscribers, keyring):
     update_personal(keyring, subscribers[0], email="budi@baru.id", username=None)
     values = personal_data(keyring, Subscriber.get_by_id(subscribers[0].id))
