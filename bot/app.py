@@ -4,7 +4,7 @@ import logging
 
 from telebot import TeleBot, apihelper
 
-from bot import texts
+from bot import conversation, texts
 from bot.admin import AdminCommands
 from bot.config import BotConfig
 from bot.filter_flow import FilterCommands
@@ -42,7 +42,10 @@ class PantauBot(AccountCommands, FilterCommands, AdminCommands):
         def run(message) -> None:
             if too_long(message):
                 return self.reply(message.chat.id, texts.TOO_LONG.format(limit=MAX_TEXT))
-            self.awaiting.pop(message.chat.id, None)
+            state = conversation.load(message.chat.id)
+            if state.awaiting:  # a command ends the wait for plain text
+                state.awaiting = None
+                conversation.save(message.chat.id, state)
             count_command()
             handler(message)
 
@@ -73,11 +76,12 @@ class PantauBot(AccountCommands, FilterCommands, AdminCommands):
             return self.reply(chat_id, texts.TOO_LONG.format(limit=MAX_TEXT))
         if (message.text or "").startswith("/"):
             return self.reply(chat_id, texts.UNKNOWN_COMMAND)
-        waiting = self.awaiting.get(chat_id)
-        if waiting == "keywords":
+        state = conversation.load(chat_id)
+        if state.awaiting == "keywords":
             return self.keywords(message)
-        if waiting == "support":
-            self.awaiting.pop(chat_id, None)
+        if state.awaiting == "support":
+            state.awaiting = None
+            conversation.save(chat_id, state)
             return self.forward_support(message)
         self.reply(chat_id, texts.FREE_TEXT)
 

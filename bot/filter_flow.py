@@ -1,11 +1,10 @@
 """Filter commands: guided creation with inline keyboards, one-line creation, list, delete."""
 
-from dataclasses import dataclass
-
 from telebot import types
 from telebot.formatting import escape_html
 
-from bot import texts
+from bot import conversation, texts
+from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
 from lpse_crawler.accounts import Filter, Subscriber
 from lpse_crawler.db import Instance, write_transaction
@@ -17,20 +16,7 @@ PAGE = 8  # buttons per keyboard page
 CATEGORIES = sorted(set(CATEGORY_ALIASES.values()))
 
 
-@dataclass
-class Draft:
-    """A filter being built with buttons."""
-
-    province: str | None = None
-    instances: list[str] | None = None
-    category: str | None = None
-
-
 class FilterCommands(Bot):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.drafts: dict[int, Draft] = {}
-
     def filter(self, message) -> None:
         subscriber = self.subscriber(message)
         if subscriber is None:
@@ -38,13 +24,14 @@ class FilterCommands(Bot):
         expression = self.argument(message)
         if expression:
             return self._save(message.chat.id, subscriber, expression)
-        self.drafts[message.chat.id] = Draft()
+        conversation.save(message.chat.id, ChatState(draft=Draft()))
         self.reply(message.chat.id, texts.FILTER_START, reply_markup=self._provinces(0))
 
     def button(self, call, action: str, value: str) -> None:
         """Inline-keyboard steps; a button without a draft of this chat is refused."""
         chat_id = call.message.chat.id
-        draft = self.drafts.get(chat_id)
+        state = conversation.load(chat_id)
+        draft = state.draft
         if draft is None:
             return self.bot.edit_message_text(texts.FILTER_EXPIRED, chat_id, call.message.message_id)
         registry = Registry()
@@ -71,13 +58,14 @@ class FilterCommands(Bot):
             edit(texts.FILTER_PICK_CATEGORY, self._categories())
         elif action == "fcat":
             draft.category = None if value == "all" else CATEGORIES[_index(value, len(CATEGORIES))]
-            self.awaiting[chat_id] = "keywords"
+            state.awaiting = "keywords"
             edit(texts.FILTER_ASK_KEYWORDS)
+        conversation.save(chat_id, state)
 
     def keywords(self, message) -> None:
         """The plain text after the keyboard steps: keywords, or '-' for none."""
         subscriber = self.subscriber(message)
-        draft = self.drafts.get(message.chat.id)
+        draft = conversation.load(message.chat.id).draft
         if subscriber is None or draft is None:
             return
         parts = [] if message.text.strip() == "-" else [message.text.strip()]
@@ -88,8 +76,7 @@ class FilterCommands(Bot):
         if draft.category:
             parts.append(f'kategori:"{draft.category}"')
         if self._save(message.chat.id, subscriber, " ".join(parts) or "-"):
-            self.drafts.pop(message.chat.id, None)
-            self.awaiting.pop(message.chat.id, None)
+            conversation.save(message.chat.id, ChatState())
 
     def _save(self, chat_id: int, subscriber, expression: str) -> bool:
         name = expression.split(" lpse:")[0].split(" provinsi:")[0][:40] or "Filter"

@@ -8,7 +8,7 @@ import re
 from telebot import TeleBot, types
 from telebot.formatting import escape_html
 
-from bot import texts
+from bot import conversation, texts
 from bot.config import BotConfig
 from lpse_crawler import audit, usage
 from lpse_crawler.accounts import Filter, Notification, Subscriber
@@ -28,11 +28,10 @@ UBAHDATA_FIELDS = {"nama": "name", "name": "name", "wa": "phone", "whatsapp": "p
 
 
 class Bot:
-    """Shared plumbing for the command groups: replies, subscriber lookup, pending text input."""
+    """Shared plumbing for the command groups: replies, subscriber lookup."""
 
     def __init__(self, bot: TeleBot, config: BotConfig, keyring: Keyring):
         self.bot, self.config, self.keyring = bot, config, keyring
-        self.awaiting: dict[int, str] = {}  # chat -> what the next plain text is for
 
     def reply(self, chat_id: int, text: str, **kwargs) -> None:
         self.bot.send_message(chat_id, text, parse_mode="HTML", disable_web_page_preview=True, **kwargs)
@@ -184,7 +183,9 @@ class AccountCommands(Bot):
         self.reply(message.chat.id, texts.PRIVASI)
 
     def bantuan(self, message) -> None:
-        self.awaiting[message.chat.id] = "support"
+        state = conversation.load(message.chat.id)
+        state.awaiting = "support"
+        conversation.save(message.chat.id, state)
         self.reply(message.chat.id, texts.BANTUAN)
 
     def forward_support(self, message) -> None:

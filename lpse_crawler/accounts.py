@@ -80,10 +80,16 @@ class Payment(BaseModel):
 
 
 class BotState(BaseModel):
-    """Small values the bot must keep across restarts (e.g. `paused_until` after a 429)."""
+    """Small values the bot must keep across restarts (e.g. `paused_until` after a 429, what
+    a chat is in the middle of)."""
 
     key = CharField(primary_key=True)
     value = TextField()
+
+
+def chat_state_key(chat_id: int) -> str:
+    """The bot_state key of one chat's conversation state (erased with the subscriber)."""
+    return f"chat.{chat_id}"
 
 
 class UsageDaily(BaseModel):

@@ -3,7 +3,7 @@
 from peewee import JOIN
 
 from lpse_crawler import audit
-from lpse_crawler.accounts import Audit, Filter, Notification, Payment, Subscriber
+from lpse_crawler.accounts import Audit, BotState, Filter, Notification, Payment, Subscriber, chat_state_key
 from lpse_crawler.crypto import Keyring
 from lpse_crawler.db import Tender, wipe_wal, write_transaction
 from lpse_crawler.subscribers import personal_data
@@ -84,6 +84,9 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
             .execute(),
         }
         removed["audit"] = Audit.delete().where(Audit.subject == f"subscriber:{subscriber.id}").execute()
+        removed["conversation"] = (
+            BotState.delete().where(BotState.key == chat_state_key(subscriber.chat_id)).execute()
+        )
         Subscriber.delete().where(Subscriber.id == subscriber.id).execute()
         audit.record(actor, "subscriber.erase", None, f"{sum(removed.values())} rows")
     wipe_wal()

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from lpse_crawler.accounts import Audit, Filter, Notification, Subscriber
+from bot.app import build_bot
+from lpse_crawler.accounts import Audit, BotState, Filter, Notification, Subscriber
 from lpse_crawler.subscribers import find_subscriber, personal_data
 from tests.conftest import TOKEN
 
@@ -75,6 +76,23 @@ def test_guided_filter_with_keyboards(chat, telegram, member):
     assert Filter.get().spec == 'obat | vaksin lpse:kemkes kategori:"Pengadaan Barang"'
 
 
+def test_a_restart_mid_conversation_forgets_nothing(chat, telegram, member, bot_config, keyring):
+    chat.say(USER, "/filter")
+    press_label(chat, telegram, "Papua Selatan")
+    chat.telebot, _ = build_bot(bot_config, keyring)  # the bot process restarts
+    press_label(chat, telegram, "Semua LPSE di provinsi ini")
+    chat.telebot, _ = build_bot(bot_config, keyring)
+    press_label(chat, telegram, "Semua kategori")
+    chat.telebot, _ = build_bot(bot_config, keyring)
+    assert "tersimpan" in chat.say(USER, "jembatan")
+    assert Filter.get().spec == 'jembatan provinsi:"Papua Selatan"'
+    chat.say(USER, "/bantuan")
+    chat.telebot, _ = build_bot(bot_config, keyring)
+    assert "diteruskan" in chat.say(USER, "Halo admin")
+    assert "Halo admin" in telegram.texts_to(ADMIN)[-1]
+    assert BotState.select().count() == 0  # finished conversations leave nothing behind
+
+
 def test_forged_or_stale_buttons_are_refused(chat, telegram, member):
     chat.say(USER, "/filter jalan")
     own = Filter.get()
@@ -140,12 +158,15 @@ def test_ubahdata_corrects_and_erases_values(chat, member, keyring):
 
 def test_hapusakun_needs_confirmation_then_erases(chat, telegram, member):
     chat.say(USER, "/filter obat")
+    chat.say(USER, "/filter")  # a filter half-built with buttons: conversation state is kept
+    assert BotState.select().count() == 1
     assert "Tidak bisa dibatalkan" in chat.say(USER, "/hapusakun")
     assert "Dibatalkan" in chat.press(USER, "acct:keep")
     assert Subscriber.select().count() == 1
     chat.say(USER, "/hapusakun")
     assert "telah dihapus" in chat.press(USER, "acct:delete")
     assert Subscriber.select().count() == 0 and Filter.select().count() == 0
+    assert BotState.select().count() == 0
 
 
 def test_privasi_bantuan_forwards_the_next_message_to_admins(chat, telegram, member):

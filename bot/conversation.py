@@ -1,0 +1,45 @@
+"""What a chat is in the middle of: a filter being built with buttons, or the message that
+/bantuan waits for. Kept in bot_state, so a restart of the bot forgets nothing; a state
+untouched for a day is stale and starts over."""
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from lpse_crawler.accounts import BotState, chat_state_key
+from lpse_crawler.db import utcnow, write_transaction
+
+STALE_AFTER = timedelta(days=1)
+
+
+@dataclass
+class Draft:
+    """A filter being built with buttons."""
+
+    province: str | None = None
+    instances: list[str] | None = None
+    category: str | None = None
+
+
+@dataclass
+class ChatState:
+    awaiting: str | None = None  # what the next plain text is for: "keywords" | "support"
+    draft: Draft | None = None
+
+
+def load(chat_id: int) -> ChatState:
+    row = BotState.get_or_none(BotState.key == chat_state_key(chat_id))
+    if row is None or row.updated_at < utcnow() - STALE_AFTER:
+        return ChatState()
+    saved = json.loads(row.value)
+    draft = saved.get("draft")
+    return ChatState(awaiting=saved.get("awaiting"), draft=Draft(**draft) if draft else None)
+
+
+def save(chat_id: int, state: ChatState) -> None:
+    key = chat_state_key(chat_id)
+    with write_transaction():
+        if state == ChatState():
+            BotState.delete().where(BotState.key == key).execute()
+        else:
+            BotState.replace(key=key, value=json.dumps(asdict(state)), updated_at=utcnow()).execute()
