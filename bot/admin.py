@@ -5,7 +5,7 @@ from telebot.formatting import escape_html
 from bot import texts
 from bot.handlers import Bot
 from lpse_crawler.accounts import Filter, Notification, Subscriber
-from lpse_crawler.db import Tender, utcnow
+from lpse_crawler.db import Tender, utcnow, wib_start_of
 from lpse_crawler.outbox import queue_broadcast
 
 
@@ -23,7 +23,7 @@ class AdminCommands(Bot):
             s: Subscriber.select().where(Subscriber.status == s).count()
             for s in ("active", "paused", "blocked")
         }
-        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        today = wib_start_of(utcnow(), "day")
         outbox = Notification.select()
         self.reply(message.chat.id, texts.STATS.format(
             active=by_status["active"], paused=by_status["paused"], blocked=by_status["blocked"],

@@ -14,7 +14,7 @@ from lpse_crawler import audit, usage
 from lpse_crawler.accounts import Filter, Notification, Subscriber
 from lpse_crawler.contact import InvalidContact
 from lpse_crawler.crypto import Keyring
-from lpse_crawler.db import utcnow, write_transaction
+from lpse_crawler.db import WIB, utcnow, wib_start_of, write_transaction
 from lpse_crawler.plans import PLANS, TRIAL_DAYS, effective_plan
 from lpse_crawler.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.subscribers import create_subscriber, update_personal
@@ -112,8 +112,9 @@ class AccountCommands(Bot):
             return
         now = utcnow()
         plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
-        expiry = f" (sampai {subscriber.plan_expires_at:%d-%m-%Y})" if plan.code != "free" else ""
-        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        ends = subscriber.plan_expires_at.astimezone(WIB) if subscriber.plan_expires_at else None
+        expiry = f" (sampai {ends:%d-%m-%Y})" if plan.code != "free" and ends else ""
+        month_start = wib_start_of(now, "month")
         sent = Notification.select().where(
             Notification.subscriber == subscriber,
             Notification.status == "sent",

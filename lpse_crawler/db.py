@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from peewee import (
     BooleanField,
@@ -38,8 +39,20 @@ SQLITE_PRAGMAS = {
 MIN_SQLITE = (3, 51, 3)
 
 
+WIB = ZoneInfo("Asia/Jakarta")  # the zone users count their days and months in
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def wib_start_of(now: datetime, period: str) -> datetime:
+    """When today (`period="day"`) or this month (`"month"`) began in Jakarta, in UTC like
+    every stored moment, so it compares with stored values."""
+    local = now.astimezone(WIB).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        local = local.replace(day=1)
+    return local.astimezone(UTC)
 
 
 class AwareDateTimeField(TextField):

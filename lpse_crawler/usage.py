@@ -1,9 +1,9 @@
-"""Anonymous daily usage counts: a metric and a number per day, never a subscriber."""
+"""Anonymous daily usage counts: a metric and a number per day (a Jakarta day), never a subscriber."""
 
 from datetime import date
 
 from lpse_crawler.accounts import UsageDaily
-from lpse_crawler.db import utcnow
+from lpse_crawler.db import WIB, utcnow
 
 METRICS = {
     "notifications_queued": "notifications put in the outbox",
@@ -21,7 +21,7 @@ def count(metric: str, amount: int = 1, day: date | None = None) -> None:
         raise ValueError(f"unknown usage metric {metric!r}")
     if amount <= 0:
         return
-    day = day or utcnow().date()
+    day = day or utcnow().astimezone(WIB).date()
     UsageDaily.insert(day=day, metric=metric, count=amount).on_conflict(
         conflict_target=[UsageDaily.day, UsageDaily.metric],
         update={UsageDaily.count: UsageDaily.count + amount, UsageDaily.updated_at: utcnow()},
@@ -30,7 +30,7 @@ def count(metric: str, amount: int = 1, day: date | None = None) -> None:
 
 def set_value(metric: str, value: int, day: date | None = None) -> None:
     """Record a snapshot figure such as active_subscribers."""
-    day = day or utcnow().date()
+    day = day or utcnow().astimezone(WIB).date()
     UsageDaily.insert(day=day, metric=metric, count=value).on_conflict(
         conflict_target=[UsageDaily.day, UsageDaily.metric],
         update={UsageDaily.count: value, UsageDaily.updated_at: utcnow()},

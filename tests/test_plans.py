@@ -1,12 +1,12 @@
 """Plans: a trial for newcomers, limits enforced where a filter is saved, expiry to free."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from lpse_crawler.accounts import Filter, Subscriber, UsageDaily
 from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import utcnow
+from lpse_crawler.db import utcnow, wib_start_of
 from lpse_crawler.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan
 from lpse_crawler.registry import load_registry, sync_registry
 from lpse_crawler.subscribers import create_subscriber
@@ -77,3 +77,11 @@ def test_usage_counts_have_no_subscriber_link(database):
     assert columns == {"id", "day", "metric", "count", "created_at", "updated_at"}
     with pytest.raises(ValueError, match="unknown usage metric"):
         count("subscriber_42_opened")
+
+
+def test_days_and_months_are_counted_in_jakarta():
+    # 30 Nov 2026 18:00 UTC is already 1 Dec 01:00 in Jakarta: a new day and a new month began
+    now = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    began = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    assert wib_start_of(now, "day") == began and wib_start_of(now, "month") == began
+    assert wib_start_of(now - timedelta(hours=2), "month") == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
