@@ -112,6 +112,7 @@ def test_users_add_update_plan_pause_resume(env):
     until = (utcnow() + timedelta(days=40)).strftime("%Y-%m-%d")
     run("users", "plan", "1", "pro", "--until", until)
     assert Subscriber.get().plan == "pro" and f"{Subscriber.get().plan_expires_at:%Y-%m-%d}" == until
+    assert f"{Subscriber.get().plan_expires_at:%H:%M %z}" == "23:59 +0700"  # the day's end in Jakarta
     run("users", "pause", "1")
     assert Subscriber.get().status == "paused"
     run("users", "resume", "1")

@@ -3,13 +3,13 @@
 import calendar
 import os
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 import click
 
 from lpse_crawler.accounts import Payment, Subscriber
 from lpse_crawler.commands.common import audited, db_command, emit, find_person, keyring
-from lpse_crawler.db import utcnow, write_transaction
+from lpse_crawler.db import WIB, utcnow, write_transaction
 from lpse_crawler.plans import PAID, PLANS
 from lpse_crawler.subscribers import personal_data
 
@@ -56,7 +56,7 @@ def record(who, amount, method, period, plan, reference):
     Example: python cli.py payments record 42 --amount 49000 --method transfer --period 2026-12
     """
     start, end = parse_period(period)
-    if end < utcnow().date():
+    if end < utcnow().astimezone(WIB).date():
         raise click.ClickException(f"the period {period} is already over")
     ring = keyring()
     subscriber = find_person(ring, who)
@@ -67,7 +67,7 @@ def record(who, amount, method, period, plan, reference):
                                  period_start=start, period_end=end)  # fmt: skip
         payment.reference_enc = ring.encrypt(reference, Payment._meta.table_name, "reference_enc", payment.id)
         payment.save()
-        expires = datetime.combine(end, time(23, 59, 59), tzinfo=UTC)
+        expires = datetime.combine(end, time(23, 59, 59), tzinfo=WIB)
         Subscriber.update(plan=plan, plan_expires_at=expires, updated_at=utcnow()).where(
             Subscriber.id == subscriber.id).execute()  # fmt: skip
     audited("payments.record", subscriber.id, payment.invoice_no)
