@@ -7,9 +7,9 @@ from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
 from lpse_crawler.accounts import Filter, Subscriber
-from lpse_crawler.db import Instance, write_transaction
+from lpse_crawler.db import Instance, utcnow, write_transaction
 from lpse_crawler.filters import CATEGORY_ALIASES, FilterError
-from lpse_crawler.plans import PlanLimitError
+from lpse_crawler.plans import PlanLimitError, check_filter_limits, effective_plan
 from lpse_crawler.subscriptions import Registry, save_filter
 
 PAGE = 8  # buttons per keyboard page
@@ -54,6 +54,10 @@ class FilterCommands(Bot):
                  self._instances(draft, _index(value, 1000)))  # fmt: skip
         elif action == "finst":
             codes = sorted(registry.by_province.get(draft.province or "", ()))
+            if value == "all" and (refusal := self._too_many_for_plan(chat_id, len(codes))):
+                # say it now, not after the keywords: one LPSE of the province still fits
+                return edit(f"{refusal}\n\n" + texts.FILTER_PICK_INSTANCE.format(
+                    province=escape_html(draft.province or "")), self._instances(draft, 0))  # fmt: skip
             draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
             edit(texts.FILTER_PICK_CATEGORY, self._categories())
         elif action == "fcat":
@@ -61,6 +65,19 @@ class FilterCommands(Bot):
             state.awaiting = "keywords"
             edit(texts.FILTER_ASK_KEYWORDS)
         conversation.save(chat_id, state)
+
+    @staticmethod
+    def _too_many_for_plan(chat_id: int, instances: int) -> str | None:
+        """The plan-limit message when a filter on `instances` LPSE exceeds the chat's plan."""
+        subscriber = Subscriber.get_or_none(Subscriber.chat_id == chat_id)
+        if subscriber is None:  # the account is gone; saving will say so
+            return None
+        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow())
+        try:
+            check_filter_limits(plan, filters_after_save=0, instances=instances, keywords=0)
+        except PlanLimitError as exc:
+            return escape_html(str(exc))
+        return None
 
     def keywords(self, message) -> None:
         """The plain text after the keyboard steps: keywords, or '-' for none."""

@@ -69,7 +69,9 @@ def test_guided_filter_with_keyboards(chat, telegram, member):
     chat.say(USER, "/filter")
     assert {"Semua provinsi", "Berikutnya »"} <= set(dict(telegram.buttons(USER)))
     press_label(chat, telegram, "DKI Jakarta")
-    assert "Semua LPSE di provinsi ini" in dict(telegram.buttons(USER))
+    refusal = press_label(chat, telegram, "Semua LPSE di provinsi ini")  # 62 LPSE: over the trial's 25
+    assert "hanya boleh 25 LPSE dalam satu filter (diminta: 62)" in refusal and "/paket" in refusal
+    assert "Semua LPSE di provinsi ini" in dict(telegram.buttons(USER))  # one LPSE can still be picked
     press_label(chat, telegram, "LPSE Kementrian Kesehatan Republik Indonesia")
     assert "kata kunci" in press_label(chat, telegram, "Pengadaan Barang")
     assert "tersimpan" in chat.say(USER, "obat | vaksin")
