@@ -15,6 +15,7 @@ from lpse_crawler.accounts import Filter, Notification, Subscriber
 from lpse_crawler.contact import InvalidContact
 from lpse_crawler.crypto import Keyring
 from lpse_crawler.db import WIB, utcnow, wib_start_of, write_transaction
+from lpse_crawler.parsing.values import format_rupiah
 from lpse_crawler.plans import PLANS, TRIAL_DAYS, effective_plan
 from lpse_crawler.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.subscribers import create_subscriber, update_personal
@@ -198,7 +199,7 @@ class AccountCommands(Bot):
 
 
 def price_text(price: int) -> str:
-    return "gratis" if not price else "Rp " + f"{price:,}".replace(",", ".") + "/bulan"
+    return "gratis" if not price else format_rupiah(price) + "/bulan"
 
 
 def count_command() -> None:

@@ -4,6 +4,7 @@ from telebot.formatting import escape_html
 
 from lpse_crawler.accounts import Notification
 from lpse_crawler.db import Instance, Tender
+from lpse_crawler.parsing.values import format_rupiah
 
 MAX_MESSAGE = 4096
 # Caps on free-text fields, in characters before escaping; halved until the message fits.
@@ -14,7 +15,7 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", 
 
 def rupiah(amount: int | None) -> str:
     """1234567 -> 'Rp 1.234.567'; None -> 'belum diumumkan'."""
-    return "belum diumumkan" if amount is None else "Rp " + f"{amount:,}".replace(",", ".")
+    return "belum diumumkan" if amount is None else format_rupiah(amount)
 
 
 def local_time(moment) -> str:

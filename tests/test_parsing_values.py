@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from lpse_crawler.parsing import MalformedPage
 from lpse_crawler.parsing.stages import canonical_stage
 from lpse_crawler.parsing.values import (
+    format_rupiah,
     parse_abbreviated_money,
     parse_datetime,
     parse_leading_int,
@@ -47,6 +48,15 @@ def test_money(text, rupiah):
 )  # fmt: skip
 def test_abbreviated_money(text, rupiah):
     assert parse_abbreviated_money(text) == rupiah
+
+
+def test_rupiah_is_written_with_dots():
+    assert format_rupiah(1_234_567) == "Rp 1.234.567"
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_formatted_rupiah_reads_back(amount):
+    assert parse_money(format_rupiah(amount)) == amount
 
 
 @pytest.mark.parametrize("text", ["Rp. abc", "Nilai Kontrak belum dibuat", "1.000 USD"])

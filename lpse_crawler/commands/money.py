@@ -10,6 +10,7 @@ import click
 from lpse_crawler.accounts import Payment, Subscriber
 from lpse_crawler.commands.common import audited, db_command, emit, find_person, keyring
 from lpse_crawler.db import WIB, utcnow, write_transaction
+from lpse_crawler.parsing.values import format_rupiah
 from lpse_crawler.plans import PAID, PLANS
 from lpse_crawler.subscribers import personal_data
 
@@ -31,10 +32,6 @@ def parse_period(text: str) -> tuple[date, date]:
     if end < start:
         raise click.ClickException(f"{text}: the period ends before it starts")
     return start, end
-
-
-def rupiah(amount: int) -> str:
-    return "Rp " + f"{amount:,}".replace(",", ".")
 
 
 @click.group(help="Payments for paid plans.")
@@ -71,7 +68,7 @@ def record(who, amount, method, period, plan, reference):
         Subscriber.update(plan=plan, plan_expires_at=expires, updated_at=utcnow()).where(
             Subscriber.id == subscriber.id).execute()  # fmt: skip
     audited("payments.record", subscriber.id, payment.invoice_no)
-    click.echo(f"{payment.invoice_no}: {rupiah(amount)} for {PLANS[plan].label} {start}..{end}")
+    click.echo(f"{payment.invoice_no}: {format_rupiah(amount)} for {PLANS[plan].label} {start}..{end}")
 
 
 @payments.command("list")
@@ -109,5 +106,5 @@ def invoice(number):
         f"Penjual:\n{seller}\n\nPembeli:\n{buyer}\n\n"
         f"Uraian: Langganan Pantau LPSE paket {PLANS[payment.plan].label}\n"
         f"Periode: {payment.period_start:%d-%m-%Y} s.d. {payment.period_end:%d-%m-%Y}\n"
-        f"Jumlah: {rupiah(payment.amount)}\nCara bayar: {payment.method}\nStatus: LUNAS"
+        f"Jumlah: {format_rupiah(payment.amount)}\nCara bayar: {payment.method}\nStatus: LUNAS"
     )

@@ -48,6 +48,11 @@ def parse_money(text: str | None) -> int | None:
         raise MalformedPage(f"not a rupiah amount: {cleaned!r}") from exc
 
 
+def format_rupiah(amount: int) -> str:
+    """1234567 -> `Rp 1.234.567`, as Indonesians write it (what parse_money reads back)."""
+    return "Rp " + f"{amount:,}".replace(",", ".")
+
+
 def parse_abbreviated_money(text: str | None) -> int | None:
     """Listing HPS/pagu such as `22,7 M` or `750,9 Jt` -> rupiah (rounded by the site)."""
     cleaned = squeeze(text)
