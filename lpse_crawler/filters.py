@@ -259,29 +259,24 @@ def matches(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
         return None
     if spec.kbli and not any(code.startswith(prefix) for code in facts.kbli for prefix in spec.kbli):
         return None
-    if spec.agencies and not any(_phrase_in(facts.instansi, agency) for agency in spec.agencies):
+    if spec.agencies and not any(contains_phrase(facts.instansi, agency) for agency in spec.agencies):
         return None
     if not _value_fits(spec, facts.value):
         return None
     tokens, where = facts.tokens, facts.where
     for atom in spec.exclusions:
-        if contains_phrase(tokens, where, atom.tokens):
+        if contains_phrase(tokens, atom.tokens, where):
             return None
     matched = []
     for group in spec.groups:
         found = False
         for atom in group:
-            if contains_phrase(tokens, where, atom.tokens):
+            if contains_phrase(tokens, atom.tokens, where):
                 matched.append(atom.text)
                 found = True
         if not found:
             return None
     return matched
-
-
-def _phrase_in(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    size = len(phrase)
-    return any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
 
 
 def _value_fits(spec: FilterSpec, value: int | None) -> bool:

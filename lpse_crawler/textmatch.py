@@ -23,9 +23,14 @@ def positions(tokens: tuple[str, ...]) -> dict[str, list[int]]:
     return found
 
 
-def contains_phrase(tokens: tuple[str, ...], where: dict[str, list[int]], phrase: tuple[str, ...]) -> bool:
-    """True when `phrase` occurs in `tokens` as consecutive whole words."""
+def contains_phrase(
+    tokens: tuple[str, ...], phrase: tuple[str, ...], where: dict[str, list[int]] | None = None
+) -> bool:
+    """True when `phrase` occurs in `tokens` as consecutive whole words; `where` (from
+    `positions(tokens)`, computed once per text) saves scanning every start."""
     size = len(phrase)
+    if where is None:
+        return any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
     if size == 1:
         return phrase[0] in where
     return any(tokens[i : i + size] == phrase for i in where.get(phrase[0], ()))
