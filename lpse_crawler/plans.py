@@ -4,7 +4,9 @@ An expired paid plan (or trial) falls back to the free limits; nothing is ever d
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+
+from lpse_crawler.db import WIB
 
 TRIAL_DAYS = 14
 UPGRADE_HINT = "Ketik /paket untuk melihat paket berbayar dan cara membayar."
@@ -35,6 +37,11 @@ class PlanLimitError(ValueError):
 
 def trial_expiry(now: datetime) -> datetime:
     return now + timedelta(days=TRIAL_DAYS)
+
+
+def paid_until(last_day: date) -> datetime:
+    """A plan paid up to and including `last_day` ends when that day ends in Jakarta."""
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=WIB)
 
 
 def effective_plan(plan: str, expires_at: datetime | None, now: datetime) -> Plan:

@@ -3,7 +3,7 @@
 import calendar
 import os
 import re
-from datetime import date, datetime, time
+from datetime import date
 
 import click
 
@@ -11,7 +11,7 @@ from lpse_crawler.accounts import Payment, Subscriber
 from lpse_crawler.commands.common import audited, db_command, emit, find_person, keyring
 from lpse_crawler.db import WIB, utcnow, write_transaction
 from lpse_crawler.parsing.values import format_rupiah
-from lpse_crawler.plans import PAID, PLANS
+from lpse_crawler.plans import PAID, PLANS, paid_until
 from lpse_crawler.subscribers import personal_data
 
 METHODS = ("transfer", "qris", "ewallet", "tunai")
@@ -64,7 +64,7 @@ def record(who, amount, method, period, plan, reference):
                                  period_start=start, period_end=end)  # fmt: skip
         payment.reference_enc = ring.encrypt(reference, Payment._meta.table_name, "reference_enc", payment.id)
         payment.save()
-        expires = datetime.combine(end, time(23, 59, 59), tzinfo=WIB)
+        expires = paid_until(end)
         Subscriber.update(plan=plan, plan_expires_at=expires, updated_at=utcnow()).where(
             Subscriber.id == subscriber.id).execute()  # fmt: skip
     audited("payments.record", subscriber.id, payment.invoice_no)

@@ -1,14 +1,13 @@
 """`users`: list, show, add, correct, plan, pause/resume, export and erase subscribers."""
 
 import json
-from datetime import datetime, time
 
 import click
 
 from lpse_crawler.accounts import Filter, Subscriber
 from lpse_crawler.commands.common import actor, audited, db_command, emit, find_person, keyring, mask
-from lpse_crawler.db import WIB, utcnow, write_transaction
-from lpse_crawler.plans import PLANS
+from lpse_crawler.db import utcnow, write_transaction
+from lpse_crawler.plans import PLANS, paid_until
 from lpse_crawler.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.subscribers import create_subscriber, personal_data, update_personal
 
@@ -122,7 +121,7 @@ def set_plan(who, plan, until):
     if plan != "free":
         if until is None:
             raise click.ClickException("--until is required for plans other than free")
-        expires = datetime.combine(until.date(), time(23, 59, 59), tzinfo=WIB)
+        expires = paid_until(until.date())
         if expires <= utcnow():
             raise click.ClickException(f"--until {until:%Y-%m-%d} is in the past")
     subscriber = find_person(None, who)
