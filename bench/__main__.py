@@ -1,8 +1,8 @@
-"""Run the benchmarks and print their figures: `python -m bench [store|requests|matching|sender|soak]`."""
+"""Print the benchmarks' figures: `python -m bench [store|requests|matching|sender|soak|parsers]`."""
 
 import sys
 
-from bench import crawl_requests, matching, sender, soak, store_throughput
+from bench import crawl_requests, matching, parsers, sender, soak, store_throughput
 
 BENCHMARKS = {
     "store": store_throughput.main,
@@ -10,6 +10,7 @@ BENCHMARKS = {
     "matching": matching.main,
     "sender": sender.main,
     "soak": soak.main,
+    "parsers": parsers.main,
 }
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def expected_row(package, slug: str, zone: str) -> dict:
         "pagu": package.pagu,
         "satker": package.satker,
         "lokasi": [package.lokasi],
-        "kbli": [package.kbli[0]] if tender and package.kbli else [],
+        "kbli": package.kbli_codes,  # tenders from a code table, non-tenders from Izin Usaha text
         "kbki": [] if tender else ["839"],
         "kualifikasi_usaha": {"Kecil": "Kecil", None: None}.get(package.kualifikasi, "Non Kecil"),
         "nilai_kontrak": None if "belum" in contract else half_up(contract.removeprefix("Rp. ")),
@@ -77,6 +77,7 @@ def test_first_crawl_stores_every_package_with_every_field(server, crawl):
     crawl()
     packages = [p for p in server.dataset.packages.values()]
     assert Tender.select().count() == len(packages) == 2 * 25 * len(INSTANCES)
+    assert {p.kind for p in packages if p.kbli_codes} == set(KINDS)  # KBLI in both page shapes
     for package in packages:
         slug = sorted(package.instances)[0]
         zone = Instance.get_by_id(slug).timezone

@@ -139,3 +139,123 @@ def test_token_from_page_script_then_from_cookie():
 def test_html_is_told_from_json():
     assert looks_like_html("\n<!DOCTYPE html><html>")
     assert not looks_like_html('{"draw":"1","data":[]}')
+
+
+# -- KBLI codes in the shapes real pages write them ----------------------------------------------
+
+
+def syarat_page(cell_html: str, extra_rows: str = "") -> str:
+    """A synthetic announcement whose Syarat Kualifikasi cell holds `cell_html`."""
+    return (
+        "<html><head><title>LPSE - Informasi Paket</title></head><body><div class='content'>"
+        "<table class='table table-sm table-bordered'>"
+        "<tr><th class='bgwarning'>Kode Paket</th><td colspan='3'><strong>11002302000</strong></td></tr>"
+        f"{extra_rows}<tr><th class='bgwarning'>Syarat Kualifikasi</th><td colspan='3'>{cell_html}</td></tr>"
+        "</table></div></body></html>"
+    )
+
+
+def izin_usaha(jenis: str, bidang: str) -> str:
+    """The real page's Izin Usaha table (header row of td cells) with one more row."""
+    return (
+        "<strong>Persyaratan Kualifikasi Administrasi/Legalitas</strong><table class='table table-sm'>"
+        "<tbody><tr><th>Izin Usaha</th></tr><tr><td><table class='table table-sm'><tbody>"
+        "<tr><td>Jenis Izin</td><td>Bidang Usaha/Sub Bidang Usaha/Klasifikasi/Sub Klasifikasi</td></tr>"
+        f"<tr><td>SIUP dan NIB</td><td>Aktif</td></tr><tr><td>{jenis}</td><td>{bidang}</td></tr>"
+        "</tbody></table></td></tr></tbody></table>"
+    )
+
+
+KBLI_IN_TEXT = [
+    ("KBLI 2020 -71102", ["71102"]),
+    ("KBLI 2020 : 71102", ["71102"]),
+    ("KBLI 71102", ["71102"]),
+    ("KBLI 2020 - 71102", ["71102"]),
+    ("KBLI 2020: 41011, 42101", ["41011", "42101"]),
+    ("KBLI 2017 \u2013 46691 dan 46692", ["46691", "46692"]),
+    ("KBLI 2015; 62019/62029", ["62019", "62029"]),
+    ("KBLI (2020) kode 71102", ["71102"]),
+    ("kbli2020-71102 (Aktivitas Keinsinyuran)", ["71102"]),
+    ("KBLI 2020 kode 41", ["41"]),
+    ("KBLI 2020", []),  # the edition alone is no code
+    ("KBLI 2015 dan KBLI 2017", []),
+    ("KBLI yang sesuai dengan bidang pekerjaan", []),
+    ("KBLI 711021", []),  # six digits: not a KBLI code
+    ("KBKI 2015 - 83990", []),  # another classification
+]
+
+
+@pytest.mark.parametrize(("text", "codes"), KBLI_IN_TEXT)
+def test_kbli_written_in_the_izin_usaha_text(text, codes):
+    cell = izin_usaha("Sertifikat Badan Usaha (SBU)", f"Jasa Konsultansi Konstruksi RE102 {text}")
+    page = parse_announcement(syarat_page(cell))
+    assert (page.kbli, page.kbki) == (codes, [])
+
+
+@pytest.mark.parametrize(("text", "codes"), KBLI_IN_TEXT)
+def test_kbli_written_in_free_text(text, codes):
+    page = parse_announcement(syarat_page(f"<div>Memiliki NIB dengan {text}<br></div>"))
+    assert page.kbli == codes
+
+
+def code_table(header_tag: str, rows: list[list[str]]) -> str:
+    """A nested table whose first row is made of `header_tag` cells, the others of td."""
+    html_rows = [
+        "".join(
+            f"<{header_tag if i == 0 else 'td'}>{cell}</{header_tag if i == 0 else 'td'}>" for cell in row
+        )
+        for i, row in enumerate(rows)
+    ]
+    return "<table class='table table-sm'>" + "".join(f"<tr>{r}</tr>" for r in html_rows) + "</table>"
+
+
+KBLI_HEADER = ["Kode KBLI", "Deskripsi", "Tahun"]
+LEVELS = ["Kategori", "Golongan Pokok", "Golongan", "Subgolongan", "Kelompok"]
+KBLI_TABLES = {
+    "th-header": ("th", [KBLI_HEADER, ["41011", "Gedung", "KBLI 2020"]], ["41011"], []),
+    "td-header": ("td", [KBLI_HEADER, ["41011", "Gedung", "KBLI 2020"]], ["41011"], []),
+    "caption-row-then-td-header": (
+        "td",
+        [["Tabel Data KBLI"], ["KBLI", "Deskripsi"], ["46691", "Kimia"]],
+        ["46691"],
+        [],
+    ),
+    "most-specific-level": ("th", [LEVELS, ["F", "41", "410", "4101", "41011"]], ["41011"], []),
+    "year-column-is-no-code": ("td", [KBLI_HEADER, ["46", "Perdagangan", "2020"]], ["46"], []),
+    "six-digits-are-no-kbli-code": ("td", [KBLI_HEADER, ["711021", "Rekayasa", "KBLI 2020"]], [], []),
+    "row-labelled-kbli": ("td", [["Jenis Izin", "Bidang Usaha"], ["KBLI 2020", "71102"]], ["71102"], []),
+    "kbki-table": (
+        "th",
+        [["Divisi", "Kelompok", "Deskripsi", "Tahun"], ["83", "839", "Jasa", "KBKI 2015"]],
+        [],
+        ["839"],
+    ),
+    "no-code-bleeds-across-cells": (
+        "td",
+        [["Jenis Izin", "Bidang Usaha"], ["NIB", "KBLI 2020"], ["83", "Jasa"]],
+        [],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize(("header_tag", "rows", "kbli", "kbki"), KBLI_TABLES.values(), ids=KBLI_TABLES)
+def test_kbli_tables_by_header_or_row_label(header_tag, rows, kbli, kbki):
+    page = parse_announcement(syarat_page(code_table(header_tag, rows)))
+    assert (page.kbli, page.kbki) == (kbli, kbki)
+
+
+def test_kbli_in_a_label_row_of_its_own():
+    page = parse_announcement(
+        syarat_page("", "<tr><th class='bgwarning'>KBLI</th><td>2020 - 71102</td></tr>")
+    )
+    assert page.kbli == ["71102"]
+
+
+def test_real_izin_usaha_table_with_an_sbu_row_gives_its_kbli():
+    # Real markup (header row of td cells), plus one synthetic SBU row as real pages write it.
+    real = read(RECORDED / "nontender_pengumumanpl.htm")
+    sbu = "<td>SBU</td><td>Jasa Konsultansi Konstruksi Rekayasa (RE102) KBLI 2020 -71102</td></tr><tr>"
+    assert real.count("<td>SIUP dan NIB</td>") == 1
+    page = parse_announcement(real.replace("<td>SIUP dan NIB</td>", sbu + "<td>SIUP dan NIB</td>"))
+    assert (page.kbli, page.kbki) == (["71102"], ["839"])

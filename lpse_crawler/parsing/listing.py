@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lpse_crawler.parsing.errors import MalformedPage, StaleToken
 from lpse_crawler.parsing.pages import looks_like_html
-from lpse_crawler.parsing.values import split_badges, split_category, squeeze
+from lpse_crawler.parsing.values import shown, split_badges, split_category, squeeze
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ CATEGORIES = (
     "Jasa Konsultansi Perorangan Konstruksi", "Jasa Konsultansi Perorangan Non Konstruksi",
     "Pekerjaan Konstruksi Terintegrasi",
 )  # fmt: skip
-_KODE = re.compile(r"^\d{3,20}$")
+_KODE = re.compile(r"^\d{3,20}$", re.ASCII)
+MAX_JSON_DEPTH = 32  # a DataTables answer nests 3 deep (object, data list, row)
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,63 @@ class ListingRow:
 
 def parse_datatables(body: str | bytes) -> list[list]:
     """Return the rows of a DataTables answer; an HTML answer means a refused token."""
+    if not isinstance(body, str | bytes):
+        raise MalformedPage(f"DataTables answer is {type(body).__name__}, not text")
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if looks_like_html(text):
         raise StaleToken("HTML instead of DataTables JSON")
+    if json_depth_exceeds(text, MAX_JSON_DEPTH):
+        raise MalformedPage(f"JSON nested deeper than {MAX_JSON_DEPTH}")
     try:
         payload = json.loads(text)
-    except ValueError as exc:
-        raise MalformedPage(f"invalid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise MalformedPage(f"invalid JSON: {str(exc)[:200]}") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         raise MalformedPage("JSON without a 'data' list")
     if payload.get("error"):
-        raise MalformedPage(f"DataTables error: {payload['error']}")
+        raise MalformedPage(f"DataTables error: {str(payload['error'])[:200]}")
     return payload["data"]
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """True when brackets outside JSON strings nest deeper than `limit` (one forward scan)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped_until = -1  # a backslash in a string escapes the character after it
+    for match in _JSON_STRUCTURE.finditer(text):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at < escaped_until:
+                continue
+            if char == "\\":
+                escaped_until = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _cell_text(cell: object, index: int) -> str:
+    """A JSON cell as text: strings as they are, numbers written out, null empty."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool | int | float):
+        try:
+            return str(cell)
+        except ValueError as exc:  # an int longer than Python converts to text
+            raise MalformedPage(f"cell {index} is a number too long to read") from exc
+    raise MalformedPage(f"cell {index} is a {type(cell).__name__}, not text")
 
 
 def parse_listing_row(layout: KindLayout, cells: list) -> ListingRow:
@@ -76,10 +123,10 @@ def parse_listing_row(layout: KindLayout, cells: list) -> ListingRow:
     if not isinstance(cells, list) or len(cells) != layout.width:
         found = len(cells) if isinstance(cells, list) else type(cells).__name__
         raise MalformedPage(f"{layout.kind} row has {found} cells, expected {layout.width}")
-    kode = squeeze(str(cells[0]))
+    texts = [_cell_text(c, i) for i, c in enumerate(cells)]
+    kode = squeeze(texts[0])
     if not _KODE.match(kode):
-        raise MalformedPage(f"package code is not numeric: {cells[0]!r}")
-    texts = ["" if c is None else str(c) for c in cells]
+        raise MalformedPage(f"package code is not numeric: {shown(texts[0])}")
     nama, badges = split_badges(texts[1])
     if not nama:
         raise MalformedPage(f"package {kode} has no name")
@@ -97,7 +144,7 @@ def parse_listing_row(layout: KindLayout, cells: list) -> ListingRow:
         kategori=kategori,
         tahun_anggaran=tuple(years),
         nilai_kontrak=squeeze(texts[layout.contract_col]),
-        row_hash=hashlib.blake2b(raw.encode(), digest_size=12).hexdigest(),
+        row_hash=hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest(),
     )
 
 

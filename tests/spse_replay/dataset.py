@@ -17,7 +17,29 @@ RECORDED = Path(__file__).resolve().parent.parent / "files" / "recorded"
 UNITS = {"Rb": 10**3, "Jt": 10**6, "M": 10**9, "T": 10**12}
 SATKER = ["DINAS PEKERJAAN UMUM DAN PENATAAN RUANG", "RSUP DR. SARDJITO", "SEKRETARIAT DAERAH"]
 LOKASI = ["Jl. Dr. Sumeru No. 114 Bogor - Bogor (Kota)", "Kantor Pusat - Jakarta Selatan (Kota)"]
-KBLI = [("41011", "Konstruksi Gedung Hunian"), ("46691", "Perdagangan Besar Bahan Kimia")]
+# The KBLI requirement as each kind's page writes it: (first cell, second cell, codes to store).
+# Tenders: a code table row (Kode KBLI | Deskripsi). Non-tenders: an Izin Usaha row whose text
+# holds the codes, as the real non-tender pages write them (`KBLI 2020 -71102`).
+KBLI = {
+    "tender": [
+        ("41011", "Konstruksi Gedung Hunian", ["41011"]),
+        ("46691", "Perdagangan Besar Bahan Kimia", ["46691"]),
+    ],
+    "nontender": [
+        (
+            "SBU",
+            "Jasa Konsultansi Konstruksi, Subklasifikasi Rekayasa Pekerjaan Teknik Sipil Air (RE102) "
+            "KBLI 2020 -71102",
+            ["71102"],
+        ),
+        (
+            "NIB",
+            "Perdagangan besar alat laboratorium, farmasi dan kedokteran KBLI 2020 : 46693, 46694",
+            ["46693", "46694"],
+        ),
+        ("SIUP dan NIB", "KBLI 2017 - 86103 Aktivitas Pelayanan Penunjang Kesehatan", ["86103"]),
+    ],
+}
 KUALIFIKASI = ["Kecil", "Perusahaan Non Kecil", "Menengah"]
 SHARED_WITH_NASIONAL = 3  # first kemkes tender rows also listed under `nasional`
 
@@ -32,7 +54,8 @@ class Package:
     pagu: int
     satker: str
     lokasi: str
-    kbli: tuple[str, str] | None
+    kbli: tuple[str, str] | None  # the two cells the page writes before the `KBLI 2020` cell
+    kbli_codes: list[str]  # what the crawler must store from them
     kualifikasi: str | None
     tanggal_pembuatan: datetime
     deadline: datetime
@@ -57,6 +80,7 @@ def make_package(kind: str, cells: list) -> Package:
     seed = int(str(cells[0])[:-3] or "0")
     hps = listing_amount(cells[4]) + (seed % 997) * 1000
     created = datetime(2025, 1, 6) + timedelta(days=seed % 300)
+    kbli = KBLI[kind][seed // 3 % len(KBLI[kind])] if seed % 3 else None
     return Package(
         kind=kind,
         cells=list(cells),
@@ -64,7 +88,8 @@ def make_package(kind: str, cells: list) -> Package:
         pagu=hps + hps // 20,
         satker=SATKER[seed % len(SATKER)],
         lokasi=LOKASI[seed % len(LOKASI)],
-        kbli=KBLI[seed % len(KBLI)] if seed % 3 else None,
+        kbli=kbli[:2] if kbli else None,
+        kbli_codes=kbli[2] if kbli else [],
         kualifikasi=KUALIFIKASI[seed % len(KUALIFIKASI)] if kind == "tender" else None,
         tanggal_pembuatan=created,
         deadline=created + timedelta(days=14, hours=15, minutes=(seed % 4) * 15),
