@@ -52,6 +52,10 @@ class PantauBot(AccountCommands, FilterCommands, AdminCommands):
         return run
 
     def callback(self, call) -> None:
+        if call.message is None:  # inline-mode button: no chat to act in, but always answered
+            log.info("Refused button without a message from user %s", call.from_user.id)
+            self.bot.answer_callback_query(call.id, texts.BAD_BUTTON)
+            return
         action, _, value = (call.data or "").partition(":")
         try:
             if action == "consent" and value == "yes":

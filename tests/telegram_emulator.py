@@ -65,11 +65,22 @@ class TelegramEmulator(LoopbackServer):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": message})
 
-    def push_callback(self, chat_id: int, data: str, from_id: int | None = None) -> None:
-        message = {"message_id": self.last_message_id(chat_id), "date": int(time.time()), "text": "...",
-                   "chat": {"id": chat_id, "type": "private"}}  # fmt: skip
-        self._push({"callback_query": {"id": f"cb{self.next_update}", "from": self.user(from_id or chat_id),
-                                       "message": message, "chat_instance": "1", "data": data}})  # fmt: skip
+    def push_callback(
+        self, chat_id: int, data: str, from_id: int | None = None, inline: bool = False
+    ) -> None:
+        """A button press; `inline`: on a message sent via the bot in inline mode, so no `message`."""
+        query = {"id": f"cb{self.next_update}", "from": self.user(from_id or chat_id), "chat_instance": "1"}
+        if inline:
+            query["inline_message_id"] = f"inline{self.next_update}"
+        else:
+            chat = {"id": chat_id, "type": "private"}
+            query["message"] = {
+                "message_id": self.last_message_id(chat_id),
+                "date": int(time.time()),
+                "text": "...",
+                "chat": chat,
+            }
+        self._push({"callback_query": query | {"data": data}})
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if m["chat_id"] == chat_id and "text" in m]

@@ -210,3 +210,16 @@ def test_token_never_reaches_the_logs(chat, member, caplog):
         except RuntimeError:
             logging.getLogger("bot").exception("failed")
     assert TOKEN not in caplog.text and "<TOKEN>" in caplog.text
+
+
+@pytest.mark.parametrize("data", ["consent:yes", "acct:delete", "fprov:0", "delf:1", "nonsense"])
+def test_inline_mode_button_without_a_message_is_answered_and_the_batch_goes_on(chat, telegram, member, data):
+    telegram.push_callback(USER, data, inline=True)  # no `message`: pressed on an inline-mode message
+    telegram.push_message(USER, "/status")
+    before = len(telegram.sent)
+    chat.step()  # both updates arrive in one getUpdates batch
+    assert telegram.callback_answers[-1]["text"] == "Tombol ini sudah tidak berlaku."
+    assert telegram.callback_answers[-1]["callback_query_id"].startswith("cb")
+    assert [m["chat_id"] for m in telegram.sent[before:]] == [USER]  # only the /status reply
+    assert "Filter aktif" in telegram.sent[-1]["text"]
+    assert Subscriber.get(Subscriber.chat_id == USER).id == member.id  # acct:delete did nothing
