@@ -1,8 +1,21 @@
 """What the crawler remembers between cycles: sessions, failed details, health."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from lpse_crawler.db import Instance, PendingDetail, SpseSession, utcnow, write_transaction
+from peewee import chunked
+
+from lpse_crawler.coverage import Coverage, Run
+from lpse_crawler.db import (
+    Instance,
+    ListingProgress,
+    PendingDetail,
+    SpseSession,
+    utcnow,
+    write_transaction,
+)
+
+GIVE_UP_DELAY = timedelta(days=1)  # a package over LPSE_DETAIL_ATTEMPTS is still tried this often
 
 
 @dataclass
@@ -30,29 +43,79 @@ def forget_session(instance: str, kind: str) -> None:
     SpseSession.delete().where(SpseSession.instance == instance, SpseSession.kind == kind).execute()
 
 
+def load_coverage(instance: str, kind: str, year: int) -> Coverage:
+    """What is stored of one listing (nothing yet: an empty Coverage)."""
+    row = ListingProgress.get_or_none(
+        ListingProgress.instance == instance, ListingProgress.kind == kind, ListingProgress.year == year
+    )
+    if row is None:
+        return Coverage()
+    runs = tuple(Run(int(top), int(low), top_at, low_at) for top, low, top_at, low_at in row.runs)
+    return Coverage(None if row.ceiling is None else int(row.ceiling), runs, row.version)
+
+
+def save_coverage(instance: str, kind: str, year: int, coverage: Coverage) -> bool:
+    """Store `coverage` if the stored one is still the version it was derived from
+    (compare-and-set); False when another write came first or an earlier one was lost.
+    Call inside a write transaction."""
+    values = {
+        "ceiling": None if coverage.ceiling is None else str(coverage.ceiling),
+        "runs": [[str(r.top), str(r.low), r.top_at, r.low_at] for r in coverage.runs],
+        "version": coverage.version,
+        "updated_at": utcnow(),
+    }
+    key = (
+        (ListingProgress.instance == instance)
+        & (ListingProgress.kind == kind)
+        & (ListingProgress.year == year)
+    )
+    expected = ListingProgress.version == coverage.version - 1
+    updated = ListingProgress.update(values).where(key & expected).execute()
+    if updated:
+        return True
+    if coverage.version != 1 or ListingProgress.select().where(key).exists():
+        return False
+    ListingProgress.create(instance=instance, kind=kind, year=year, **values)
+    return True
+
+
+def queue_details(instance: str, kind: str, rows: list[tuple[str, list]]) -> None:
+    """Queue listing rows whose detail pages are to fetch (a row already queued keeps its
+    failure count and takes the newer cells)."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [
+        {"instance": instance, "kind": kind, "kode": kode, "row": cells, "created_at": now, "updated_at": now}
+        for kode, cells in rows
+    ]
+    for batch in chunked(values, 100):
+        PendingDetail.insert_many(batch).on_conflict(
+            conflict_target=[PendingDetail.instance, PendingDetail.kind, PendingDetail.kode],
+            preserve=[PendingDetail.row],
+        ).execute()
+
+
 def pending_rows(instance: str, kind: str, max_attempts: int) -> list[list]:
-    """Listing rows of packages whose details failed before, to try again."""
+    """Listing rows still waiting for their details: those that failed fewer than
+    `max_attempts` times, and, once a day, those that failed more (never dropped)."""
     query = PendingDetail.select(PendingDetail.row).where(
         PendingDetail.instance == instance,
         PendingDetail.kind == kind,
-        PendingDetail.attempts <= max_attempts,
+        (PendingDetail.attempts < max_attempts) | (PendingDetail.updated_at < utcnow() - GIVE_UP_DELAY),
     )
-    return [p.row for p in query]
+    return [p.row for p in query.order_by(PendingDetail.kode.desc())]
 
 
-def remember_pending(instance: str, kind: str, kode: str, row: list, error: str) -> None:
+def detail_failed(instance: str, kind: str, kode: str, row: list, error: str) -> None:
+    """Count a failed fetch of a queued package (queued now if it was not)."""
     same = (PendingDetail.instance == instance) & (PendingDetail.kind == kind) & (PendingDetail.kode == kode)
     with write_transaction():
-        bump = {"attempts": PendingDetail.attempts + 1, "last_error": error, "updated_at": utcnow()}
-        updated = PendingDetail.update(**bump, row=row).where(same).execute()
-        if not updated:
-            PendingDetail.create(instance=instance, kind=kind, kode=kode, row=row, last_error=error)
-
-
-def clear_pending(instance: str, kind: str, kode: str) -> None:
-    PendingDetail.delete().where(
-        PendingDetail.instance == instance, PendingDetail.kind == kind, PendingDetail.kode == kode
-    ).execute()
+        bump = {"attempts": PendingDetail.attempts + 1, "last_error": error[:2000], "updated_at": utcnow()}
+        if not PendingDetail.update(**bump, row=row).where(same).execute():
+            PendingDetail.create(
+                instance=instance, kind=kind, kode=kode, row=row, attempts=1, last_error=error[:2000]
+            )
 
 
 @dataclass
@@ -62,8 +125,17 @@ class InstanceHealth:
     requests: int = 0
     new: int = 0
     updated: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the site: pages, tokens, caps
+    storage_errors: list[str] = field(default_factory=list)  # our side: writes that failed
     spse_version: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.storage_errors)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return list(dict.fromkeys(self.storage_errors + self.errors))
 
 
 def last_health(codes: list[str] | None = None) -> dict[str, InstanceHealth]:
@@ -81,8 +153,8 @@ def last_health(codes: list[str] | None = None) -> dict[str, InstanceHealth]:
     }  # fmt: skip
 
 
-def save_health(code: str, health: InstanceHealth) -> None:
-    """Write one crawl's outcome onto the instance row."""
+def save_health(code: str, health: InstanceHealth) -> int:
+    """Write one crawl's outcome onto the instance row; returns its consecutive failures."""
     now = utcnow()
     instance = Instance.get_by_id(code)
     instance.last_crawl_at = now
@@ -90,8 +162,8 @@ def save_health(code: str, health: InstanceHealth) -> None:
     instance.last_requests = health.requests
     if health.spse_version:
         instance.spse_version = health.spse_version
-    if health.errors:
-        instance.last_error = "; ".join(dict.fromkeys(health.errors))[:2000]
+    if health.failed:
+        instance.last_error = "; ".join(health.all_errors)[:2000]
         instance.last_error_at = now
         instance.consecutive_failures += 1
     else:
@@ -99,3 +171,4 @@ def save_health(code: str, health: InstanceHealth) -> None:
         instance.consecutive_failures = 0
     with write_transaction():
         instance.save()
+    return instance.consecutive_failures

@@ -13,10 +13,12 @@ import os
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import apsw
 from peewee import (
     BooleanField,
     CharField,
     CompositeKey,
+    DatabaseError,
     DatabaseProxy,
     ForeignKeyField,
     IntegerField,
@@ -37,6 +39,7 @@ SQLITE_PRAGMAS = {
     "secure_delete": "on",  # deleted personal data is overwritten, not left in free pages
 }
 MIN_SQLITE = (3, 51, 3)
+STORAGE_ERRORS = (DatabaseError, apsw.Error)  # what a failed read or write raises (APSW's are not wrapped)
 
 
 WIB = ZoneInfo("Asia/Jakarta")  # the zone users count their days and months in
@@ -158,6 +161,10 @@ class Tender(BaseModel):
     content_hash = CharField()
     first_seen_at = AwareDateTimeField(default=utcnow)
     last_seen_at = AwareDateTimeField(default=utcnow)
+    # Set in the transaction that stores the package or a new listing of it; cleared in the
+    # one that queues its notifications. A crash between the two leaves the mark, and the
+    # next crawl matches the package first (see alerts.py).
+    match_pending = BooleanField(default=False, index=True)
 
     class Meta:
         indexes = ((("kind", "kode"), True),)
@@ -183,14 +190,15 @@ class TenderStage(BaseModel):
 
 
 class PendingDetail(BaseModel):
-    """A new listing row whose detail pages failed: retried in the next cycles."""
+    """A listing row whose detail pages are still to fetch: queued when its listing page is
+    read, deleted in the transaction that stores the package, retried until then."""
 
     instance = ForeignKeyField(Instance, column_name="instance")
     kind = CharField()
     kode = CharField()
     row = JSONField()  # the raw listing cells
-    attempts = IntegerField(default=1)
-    last_error = TextField()
+    attempts = IntegerField(default=0)  # failed fetches so far
+    last_error = TextField(default="")
 
     class Meta:
         indexes = ((("instance", "kind", "kode"), True),)
@@ -208,7 +216,21 @@ class SpseSession(BaseModel):
         primary_key = CompositeKey("instance", "kind")
 
 
-CRAWLER_MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession]
+class ListingProgress(BaseModel):
+    """How far one listing (instance, kind, fiscal year) is known stored; see coverage.py."""
+
+    instance = ForeignKeyField(Instance, column_name="instance", on_delete="CASCADE")
+    kind = CharField()
+    year = IntegerField()
+    ceiling = CharField(null=True)  # read to its end once: every row up to this code is stored
+    runs = JSONField(default=list)  # unfinished reads: [top, low, top_at, low_at], codes as text
+    version = IntegerField(default=0)  # bumped by every write: compare-and-set
+
+    class Meta:
+        primary_key = CompositeKey("instance", "kind", "year")
+
+
+CRAWLER_MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession, ListingProgress]
 
 
 def database_url() -> str:
@@ -225,6 +247,11 @@ def connect_database(url: str | None = None):
         # ms a writer waits for the lock before "database is locked"
         busy_ms = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
         pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_ms}
+        # A cap on the file, so a runaway database stops with "database or disk is full"
+        # (the crawl then exits 4) before the disk fills for everything else on the machine.
+        max_mb = float(os.environ.get("SQLITE_MAX_SIZE_MB", "0"))
+        if max_mb > 0:
+            pragmas["max_page_count"] = max(1, int(max_mb * 1024 * 1024 // 4096))
         db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000)
         check_sqlite_version(db.server_version)
     else:

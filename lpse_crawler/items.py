@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lpse_crawler.coverage import Coverage
+from lpse_crawler.crawl_state import Session
 from lpse_crawler.parsing.listing import ListingRow
 from lpse_crawler.parsing.pages import Announcement, ScheduleRow
 
@@ -55,12 +57,38 @@ class TenderItem:
     deadline: datetime | None = None
     stored_as: str = ""  # set by the store stage: 'new' | 'updated' | 'unchanged'
     newly_listed: bool = False  # set by the store stage: stored before, first seen on `instance`
+    to_match: list[int] = field(default_factory=list)  # set by the store stage: tender ids to match
 
 
 @dataclass
-class NewListing:
-    """A stored, unchanged package seen on another instance for the first time."""
+class ListingPage:
+    """One listing page as read: rows whose details are to fetch, stored packages seen
+    again, and the listing's coverage after this page (stored by compare-and-set)."""
+
+    instance: str
+    kind: str
+    year: int
+    to_fetch: list[tuple[str, list]]  # (kode, raw cells) of new or changed rows
+    seen_again: list[str]  # codes of stored packages whose row did not change
+    coverage: Coverage | None  # None: this page did not move the coverage
+    to_match: list[int] = field(default_factory=list)  # set by the store stage: newly listed here
+
+
+@dataclass
+class SessionChange:
+    """A listing session to keep for the next crawl (a fresh token), or to forget (refused)."""
+
+    instance: str
+    kind: str
+    session: Session | None
+
+
+@dataclass
+class DetailFailure:
+    """A package's detail pages could not be fetched or read this time."""
 
     instance: str
     kind: str
     kode: str
+    cells: list
+    error: str

@@ -1,4 +1,5 @@
-"""Downloader middlewares: polite retries for one shared host, and Cloudflare cookies.
+"""Middlewares: polite retries for one shared host, Cloudflare cookies, and callback
+failures recorded in the instance's health.
 
 All LPSE instances live on one host, so a 429 pauses the whole crawl, and a Cloudflare
 challenge solved once (in Chromium, through scrapy-playwright) serves every instance.
@@ -11,6 +12,9 @@ import time
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+
+from lpse_crawler.crawl_state import InstanceHealth
+from lpse_crawler.db import STORAGE_ERRORS
 
 log = logging.getLogger(__name__)
 CHALLENGE_MARKERS = (b"cf-chl", b"challenge-platform", b"Just a moment", b"cf_clearance")
@@ -174,3 +178,27 @@ class ProxyMiddleware:
         if self.proxy and "proxy" not in request.meta:
             request.meta["proxy"] = self.proxy
         return None
+
+
+class FailureMiddleware:
+    """Spider middleware: an exception in a callback (a bug, a database error while reading)
+    is recorded in its instance's health and the crawl goes on with the other instances."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception):
+        instance = response.meta.get("instance", "?")
+        error = f"{type(exception).__name__}: {exception}"[:300]
+        log.error("[%s] %s (%s)", instance, error, response.url, exc_info=exception)
+        spider = self.crawler.spider
+        if isinstance(exception, STORAGE_ERRORS):
+            self.crawler.stats.inc_value("lpse/errors/storage")
+            spider.health.setdefault(instance, InstanceHealth()).storage_errors.append(f"storage: {error}")
+        else:
+            spider.fail_instance(instance, error, "spider")
+        return []

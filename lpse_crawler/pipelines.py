@@ -1,25 +1,28 @@
-"""Item pipelines: thin Scrapy glue over normalise.py and store.py (order in settings.py)."""
+"""Item pipelines: every write of a crawl happens here (order in settings.py).
+
+The spider only fetches and parses. An exception while writing an item is recorded in its
+instance's health and counted as a storage failure (the crawl then exits 4), never lost in
+the log; what was not written stays queued in the database for the next cycle.
+"""
 
 import logging
 
 from scrapy.exceptions import DropItem
 
-from lpse_crawler import crawl_state, usage
+from lpse_crawler import alerts, crawl_state, usage
 from lpse_crawler.accounts import Subscriber
-from lpse_crawler.db import Tender, TenderListing, write_transaction
-from lpse_crawler.filter_index import tender_facts
-from lpse_crawler.items import NewListing, RawPackage, TenderItem
+from lpse_crawler.db import write_transaction
+from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange, TenderItem
 from lpse_crawler.normalise import normalise
-from lpse_crawler.outbox import enqueue
 from lpse_crawler.parsing import MalformedPage
-from lpse_crawler.store import Outcome, upsert_tender
+from lpse_crawler.store import Outcome, mark_listed, upsert_tender
 from lpse_crawler.subscriptions import load_index
 
 log = logging.getLogger(__name__)
 
 
 class CrawlerPipeline:
-    """Keeps the crawler (stats, spider health) from `from_crawler`."""
+    """Keeps the crawler; turns any failure to write an item into a recorded one."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -31,11 +34,76 @@ class CrawlerPipeline:
     def health(self, instance: str) -> crawl_state.InstanceHealth:
         return self.crawler.spider.health.setdefault(instance, crawl_state.InstanceHealth())
 
+    def process_item(self, item):
+        try:
+            return self.handle(item)
+        except DropItem:
+            raise
+        except Exception as exc:
+            instance = getattr(item, "instance", "?")
+            error = f"storage: {type(exc).__name__}: {exc}"[:300]
+            first = not self.crawler.stats.get_value("lpse/errors/storage")  # one traceback, then lines
+            log.error("[%s] %s (%s)", instance, error, type(item).__name__, exc_info=first)
+            self.health(instance).storage_errors.append(error)
+            self.crawler.stats.inc_value("lpse/errors/storage")
+            raise DropItem(error, log_level="DEBUG") from exc
+
+    def handle(self, item):
+        raise NotImplementedError
+
+
+class ListingPipeline(CrawlerPipeline):
+    """A listing page, in one transaction: queue its new rows for details, note stored
+    packages seen again, and move the listing's coverage (compare-and-set)."""
+
+    def handle(self, item):
+        if not isinstance(item, ListingPage):
+            return item
+        with write_transaction():
+            crawl_state.queue_details(item.instance, item.kind, item.to_fetch)
+            item.to_match = mark_listed(item.instance, item.kind, item.seen_again)
+            moved = item.coverage is None or crawl_state.save_coverage(
+                item.instance, item.kind, item.year, item.coverage
+            )
+        if not moved:
+            log.warning(
+                "[%s] %s %d: listing progress changed under this crawl; kept the stored one",
+                item.instance,
+                item.kind,
+                item.year,
+            )
+            self.crawler.stats.inc_value("lpse/coverage_conflicts")
+        return item
+
+
+class SessionPipeline(CrawlerPipeline):
+    """Keep a fresh listing session for the next crawl, or forget a refused one."""
+
+    def handle(self, item):
+        if not isinstance(item, SessionChange):
+            return item
+        if item.session is None:
+            crawl_state.forget_session(item.instance, item.kind)
+        else:
+            crawl_state.save_session(item.instance, item.kind, item.session)
+        raise DropItem(f"session of {item.instance} {item.kind} kept", log_level="DEBUG")
+
+
+class DetailFailurePipeline(CrawlerPipeline):
+    """Count a failed detail fetch on the package's queue row (retried next cycles)."""
+
+    def handle(self, item):
+        if not isinstance(item, DetailFailure):
+            return item
+        crawl_state.detail_failed(item.instance, item.kind, item.kode, item.cells, item.error)
+        raise DropItem(f"package {item.kode}: {item.error}", log_level="DEBUG")  # logged by the spider
+
 
 class NormalisePipeline(CrawlerPipeline):
-    """RawPackage -> TenderItem; a package that does not add up is dropped whole."""
+    """RawPackage -> TenderItem; a package that does not add up is dropped whole (and stays
+    queued, its failure counted)."""
 
-    def process_item(self, item):
+    def handle(self, item):
         if not isinstance(item, RawPackage):
             return item
         try:
@@ -44,7 +112,7 @@ class NormalisePipeline(CrawlerPipeline):
             error = f"package {item.listing.kode}: {exc}"
             log.error("[%s] %s (%s)", item.instance, error, item.url)
             self.health(item.instance).errors.append(error)
-            crawl_state.remember_pending(item.instance, item.kind, item.listing.kode, item.cells, str(exc))
+            crawl_state.detail_failed(item.instance, item.kind, item.listing.kode, item.cells, str(exc))
             self.crawler.stats.inc_value("lpse/dropped/malformed")
             raise DropItem(f"malformed package {item.listing.kode}: {exc}") from exc
 
@@ -52,62 +120,53 @@ class NormalisePipeline(CrawlerPipeline):
 class StorePipeline(CrawlerPipeline):
     """Upsert by (kind, kode); counts new and updated packages per instance."""
 
-    def process_item(self, item):
+    def handle(self, item):
         if not isinstance(item, TenderItem):
             return item
         outcome = upsert_tender(item)
-        crawl_state.clear_pending(item.instance, item.kind, item.kode)
         self.crawler.stats.inc_value(f"lpse/{outcome.value}")
         health = self.health(item.instance)
         if outcome is Outcome.NEW:
             health.new += 1
         elif outcome is Outcome.UPDATED:
             health.updated += 1
-        item.stored_as = outcome.value  # the matching stage acts on new packages only
+        item.stored_as = outcome.value
         return item
 
 
 class MatchPipeline(CrawlerPipeline):
-    """Match packages against every active filter and queue notifications.
+    """Match packages marked "to match" against every active filter and queue notifications.
 
     A package is matched when it is stored for the first time, and again when it shows up
     on another instance (instance-bound filters may fit it now); the outbox keeps one
     notification per subscriber and package. The index is compiled when the crawl opens,
-    and a filter never receives a package stored before the filter was saved.
+    which first finishes packages an interrupted crawl stored but did not match.
     """
 
     def open_spider(self):
         self.index, self.registry = load_index()
         log.info("Matching against %d active filters", self.index.size)
-        with write_transaction():
-            usage.set_value(
-                "active_subscribers", Subscriber.select().where(Subscriber.status == "active").count()
-            )
+        try:
+            with write_transaction():
+                count = Subscriber.select().where(Subscriber.status == "active").count()
+                usage.set_value("active_subscribers", count)
+            leftover = alerts.unmatched()
+            for tender_id in leftover:
+                self._match(tender_id)
+        except Exception as exc:  # the crawl still runs; what is left stays marked
+            log.exception("Could not finish the matches an earlier crawl left: %s", exc)
+            self.crawler.stats.inc_value("lpse/errors/storage")
+            return
+        if leftover:
+            log.warning("Matched %d packages an earlier crawl stored but did not match", len(leftover))
+            self.crawler.stats.set_value("lpse/matched_leftover", len(leftover))
 
-    def process_item(self, item):
-        if not self.index.size:
-            return item
-        first_time_here = isinstance(item, NewListing) or (
-            isinstance(item, TenderItem) and (item.stored_as == Outcome.NEW or item.newly_listed)
-        )
-        if first_time_here:
-            self.match(item.kind, item.kode)
+    def handle(self, item):
+        for tender_id in getattr(item, "to_match", ()):
+            self._match(tender_id)
         return item
 
-    def match(self, kind: str, kode: str) -> None:
-        tender = Tender.get(Tender.kind == kind, Tender.kode == kode)
-        listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
-        instances = {code for (code,) in listings.tuples()}
-        provinces = {self.registry.province_of[c] for c in instances if c in self.registry.province_of}
-        facts = tender_facts(
-            nama=tender.nama, instances=instances, provinces=provinces, instansi=tender.instansi,
-            kategori=tender.kategori, kind=tender.kind, kbli=tender.kbli, size=tender.kualifikasi_usaha,
-            hps=tender.hps, pagu=tender.pagu, hps_listing=tender.hps_listing,
-        )  # fmt: skip
-        fitting = [m for m in self.index.match(facts) if existed_before(m.filter, tender.first_seen_at)]
-        if fitting:
-            self.crawler.stats.inc_value("lpse/notifications_queued", enqueue(tender.id, fitting))
-
-
-def existed_before(compiled, moment) -> bool:
-    return compiled.created_at is None or compiled.created_at <= moment
+    def _match(self, tender_id: int) -> None:
+        queued = alerts.match_tender(self.index, self.registry, tender_id)
+        if queued:
+            self.crawler.stats.inc_value("lpse/notifications_queued", queued)

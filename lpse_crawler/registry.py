@@ -3,10 +3,25 @@
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lpse_crawler.db import Instance, write_transaction
 
 REGISTRY_PATH = Path(__file__).with_name("instances.csv")
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an instance's base URL (None when it can), e.g. a missing scheme."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"base URL {url!r} is not a URL: {exc}"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"base URL {url!r} is not an http(s) URL such as https://spse.inaproc.id/kemkes"
+    if parts.query or parts.fragment:
+        return f"base URL {url!r} has a query or fragment; give only scheme, host and path"
+    return None
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,15 @@
 import logging
 
 from peewee import IntegerField, Model, TextField
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as apply_operations
 
 from lpse_crawler.accounts import ACCOUNT_MODELS
 from lpse_crawler.db import (
     CRAWLER_MODELS,
     AwareDateTimeField,
+    ListingProgress,
+    Tender,
     connect_database,
     database,
     utcnow,
@@ -29,6 +33,15 @@ class SchemaVersion(Model):
         table_name = "schema_version"
 
 
+def _resumable_listings(db) -> None:
+    """Listing progress, and the durable "to match" mark on tenders (idempotent: a database
+    created by a later release's step 1 has both already)."""
+    db.create_tables([ListingProgress], safe=True)
+    if "match_pending" not in {c.name for c in db.get_columns("tender")}:
+        migrator = SchemaMigrator.from_database(db)
+        apply_operations(migrator.add_column("tender", "match_pending", Tender.match_pending))
+
+
 # (version, what it does, step). Never edit a released step: add the next one.
 MIGRATIONS = [
     (
@@ -37,6 +50,7 @@ MIGRATIONS = [
         lambda db: db.create_tables(CRAWLER_MODELS),
     ),
     (2, "subscribers, filters, outbox, payments, usage, audit", lambda db: db.create_tables(ACCOUNT_MODELS)),
+    (3, "resumable listings: listing progress, tenders to match", _resumable_listings),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -24,12 +24,16 @@ def _default_years() -> str:
 BOT_NAME = "lpse_crawler"
 SPIDER_MODULES = ["lpse_crawler.spiders"]
 NEWSPIDER_MODULE = "lpse_crawler.spiders"
+COMMANDS_MODULE = "lpse_crawler.scrapy_commands"  # `crawl` with exit statuses (health.py)
 
 DATABASE_URL = _env("DATABASE_URL", "sqlite:///data/pantau.db")
 LPSE_BASE_URL = _env("LPSE_BASE_URL", "https://spse.inaproc.id")
 LPSE_YEARS = _env("LPSE_YEARS", "") or _default_years()
 LPSE_PAGE_SIZE = int(_env("LPSE_PAGE_SIZE", "100"))
-LPSE_DETAIL_ATTEMPTS = int(_env("LPSE_DETAIL_ATTEMPTS", "5"))  # cycles a failed package is retried
+LPSE_DETAIL_ATTEMPTS = int(_env("LPSE_DETAIL_ATTEMPTS", "5"))  # failures before a package is tried daily
+LPSE_MAX_PAGES = int(_env("LPSE_MAX_PAGES", "50"))  # listing pages per instance, kind, year and cycle
+LPSE_MAX_DETAILS = int(_env("LPSE_MAX_DETAILS", "500"))  # packages fetched per instance and cycle
+LPSE_FAIL_AFTER = int(_env("LPSE_FAIL_AFTER", "1"))  # failures in a row before an instance fails the exit
 LPSE_PROXY = _env("LPSE_PROXY", "")  # e.g. http://user:pass@proxy.example:3128
 
 CONTACT = _env("LPSE_CONTACT", "") or "ops@pantaulpse.id"
@@ -41,6 +45,8 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = int(_env("LPSE_CONCURRENCY", "2"))
 DOWNLOAD_DELAY = float(_env("LPSE_DOWNLOAD_DELAY", "1.0"))
 DOWNLOAD_TIMEOUT = float(_env("LPSE_DOWNLOAD_TIMEOUT", "30"))
+DOWNLOAD_MAXSIZE = int(_env("LPSE_DOWNLOAD_MAXSIZE", str(8 * 1024 * 1024)))  # bytes; real pages are < 1 MB
+DOWNLOAD_WARNSIZE = DOWNLOAD_MAXSIZE // 4
 AUTOTHROTTLE_ENABLED = _flag("LPSE_AUTOTHROTTLE", True)
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -76,10 +82,16 @@ DOWNLOADER_MIDDLEWARES = {
     "lpse_crawler.middlewares.CloudflareCookiesMiddleware": 600,  # before cookies (700)
     "lpse_crawler.middlewares.ProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
 }
+SPIDER_MIDDLEWARES = {
+    "lpse_crawler.middlewares.FailureMiddleware": 50,  # callback exceptions -> instance health
+}
 ITEM_PIPELINES = {
+    "lpse_crawler.pipelines.SessionPipeline": 40,  # keep or forget a listing session's token
+    "lpse_crawler.pipelines.ListingPipeline": 50,  # listing page: queue rows, coverage (one transaction)
+    "lpse_crawler.pipelines.DetailFailurePipeline": 60,  # count a failed detail fetch on its queue row
     "lpse_crawler.pipelines.NormalisePipeline": 100,  # RawPackage -> TenderItem
-    "lpse_crawler.pipelines.StorePipeline": 300,  # upsert by (kind, kode), stage history
-    "lpse_crawler.pipelines.MatchPipeline": 500,  # new packages -> filters -> outbox
+    "lpse_crawler.pipelines.StorePipeline": 300,  # upsert, listing, stage, unqueue, "to match" mark
+    "lpse_crawler.pipelines.MatchPipeline": 500,  # marked packages -> filters -> outbox, mark cleared
 }
 EXTENSIONS = {"lpse_crawler.health.HealthExtension": 500}
 

@@ -16,8 +16,8 @@ from lpse_crawler.items import TenderItem
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
 # The url names the slug it was first seen under: the same package under another slug is
 # not a change, so it is kept from the first sighting.
-_NOT_COLUMNS = {"instance", "stored_as", "newly_listed"}
-_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "newly_listed", "url"}
+_NOT_COLUMNS = {"instance", "stored_as", "newly_listed", "to_match"}
+_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "newly_listed", "to_match", "url"}
 _ITEM_FIELDS = [f.name for f in fields(TenderItem)]
 
 
@@ -35,7 +35,9 @@ def content_hash(item: TenderItem) -> str:
 
 
 def upsert_tender(item: TenderItem) -> Outcome:
-    """Insert or update one package in one transaction; record stage changes."""
+    """Insert or update one package in one transaction: its row, its listing here, its stage
+    history, its place in the detail queue (done), and its "to match" mark when it is new
+    or newly listed here. Sets `item.to_match` to the tender ids the match stage must see."""
     now = utcnow()
     stamps = {"created_at": now, "updated_at": now}
     columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
@@ -43,8 +45,8 @@ def upsert_tender(item: TenderItem) -> Outcome:
     with write_transaction():
         found = database.execute_sql(_select_sql(), (item.kind, item.kode)).fetchone()
         if found is None:
-            columns |= {"instance_first_seen": item.instance, "first_seen_at": now} | stamps
-            tender_id = _execute(Tender, "insert_returning_id", columns).fetchone()[0]
+            columns |= {"instance_first_seen": item.instance, "first_seen_at": now, "match_pending": True}
+            tender_id = _execute(Tender, "insert_returning_id", columns | stamps).fetchone()[0]
             _execute(
                 TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap, "seen_at": now} | stamps
             )
@@ -60,11 +62,22 @@ def upsert_tender(item: TenderItem) -> Outcome:
                 if stored_stage != item.tahap:
                     stage = {"tender": tender_id, "tahap": item.tahap, "seen_at": now}
                     _execute(TenderStage, "insert", stage | stamps)
-            _execute(Tender, "update", columns, where_id=tender_id)
         listing = {"tender": tender_id, "instance": item.instance, "first_seen_at": now}
         cursor = _execute(TenderListing, "insert_ignore", listing | stamps)
         item.newly_listed = outcome is not Outcome.NEW and database.rows_affected(cursor) > 0
+        if item.newly_listed:
+            columns["match_pending"] = True
+        if outcome is not Outcome.NEW:
+            _execute(Tender, "update", columns, where_id=tender_id)
+        database.execute_sql(_unqueue_sql(), (item.instance, item.kind, item.kode))
+    item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
     return outcome
+
+
+@cache
+def _unqueue_sql() -> str:
+    p = database.param
+    return f"DELETE FROM pending_detail WHERE instance = {p} AND kind = {p} AND kode = {p}"
 
 
 @cache
@@ -118,9 +131,10 @@ def known_elsewhere(kind: str, kodes: list[str]) -> dict[str, str]:
     return {kode: digest for kode, digest in query.tuples()}
 
 
-def mark_listed(instance: str, kind: str, kodes: list[str]) -> list[str]:
-    """Note that stored packages were seen (again) in `instance`'s listing; returns the
-    codes listed there for the first time (they may now fit instance-bound filters)."""
+def mark_listed(instance: str, kind: str, kodes: list[str]) -> list[int]:
+    """Note that stored packages were seen (again) in `instance`'s listing. Packages listed
+    there for the first time may now fit instance-bound filters: they get the "to match"
+    mark, and their ids are returned."""
     if not kodes:
         return []
     now = utcnow()
@@ -132,8 +146,10 @@ def mark_listed(instance: str, kind: str, kodes: list[str]) -> list[str]:
             t for (t,) in TenderListing.select(TenderListing.tender)
             .where(TenderListing.tender.in_(list(stored)), TenderListing.instance == instance).tuples()
         }  # fmt: skip
+        new = [i for i in stored if i not in already]
         Tender.update(last_seen_at=now).where(Tender.id.in_(list(stored))).execute()
-        rows = [{"tender": i, "instance": instance, "first_seen_at": now} for i in stored if i not in already]
-        if rows:
+        if new:
+            rows = [{"tender": i, "instance": instance, "first_seen_at": now} for i in new]
             TenderListing.insert_many(rows).on_conflict_ignore().execute()
-    return [stored[row["tender"]] for row in rows]
+            Tender.update(match_pending=True, updated_at=now).where(Tender.id.in_(new)).execute()
+    return new

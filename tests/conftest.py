@@ -32,11 +32,9 @@ class CrawlResult:
     log: str
 
 
-def run_crawl(
-    base_url: str, db_path: Path, instances: list[str], spider: str = "lpse", **env: str
-) -> CrawlResult:
-    """`scrapy crawl <spider>` as a real process against `base_url`, into `db_path`."""
-    environment = (
+def crawl_environment(base_url: str, db_path: Path, **env: str) -> dict[str, str]:
+    """The environment of a test crawl: replay server, test database, small pages, no delays."""
+    return (
         os.environ
         | {
             "LPSE_BASE_URL": base_url,
@@ -52,6 +50,13 @@ def run_crawl(
         }
         | env
     )
+
+
+def run_crawl(
+    base_url: str, db_path: Path, instances: list[str], spider: str = "lpse", **env: str
+) -> CrawlResult:
+    """`scrapy crawl <spider>` as a real process against `base_url`, into `db_path`."""
+    environment = crawl_environment(base_url, db_path, **env)
     command = [sys.executable, "-m", "scrapy", "crawl", spider]
     command += ["-a", f"instances={','.join(instances)}"] if instances else []
     done = subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True, timeout=240)

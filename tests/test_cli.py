@@ -15,7 +15,7 @@ from lpse_crawler.accounts import Audit, Filter, Notification, Payment, Subscrib
 from lpse_crawler.crypto import Keyring, generate_key
 from lpse_crawler.db import Instance, Tender, database, utcnow
 from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
+from lpse_crawler.schema import LATEST, open_database
 from lpse_crawler.store import upsert_tender
 from lpse_crawler.subscribers import create_subscriber, personal_data
 from lpse_crawler.subscriptions import save_filter
@@ -72,8 +72,8 @@ def test_every_command_has_help():
 
 
 def test_db_init_migrate_stats_backup(env, tmp_path):
-    assert "schema version 2" in run("db", "init")
-    assert "already at schema version 2" in run("db", "migrate")
+    assert f"schema version {LATEST}" in run("db", "init")
+    assert f"already at schema version {LATEST}" in run("db", "migrate")
     stats = json.loads(run("db", "stats", "--json"))
     assert stats["instance"] == 600 and stats["sqlite"] >= "3.51.3"
     assert "backup written" in run("db", "backup", str(tmp_path / "copy.db"))
@@ -225,6 +225,21 @@ def test_instances_list_add_enable_disable_import(env, tmp_path):
     assert Instance.get_by_id("kabbaru").province == "Papua Tengah" and Instance.get_by_id("kablain")
     (tmp_path / "bad.csv").write_text("code,name\n,No code\n")
     assert "lack code or name" in run("instances", "import", str(tmp_path / "bad.csv"), code=1)
+
+
+@pytest.mark.parametrize(
+    "url", ["spse.inaproc.id/kab5", "ftp://spse.inaproc.id/kab5", "https://", "http://[::1"]
+)
+def test_a_bad_base_url_is_refused_where_it_is_entered(env, tmp_path, url):
+    output = run("instances", "add", "kab5", "--name", "LPSE Kab. 5", "--base-url", url, code=1)
+    assert url in output and "URL" in output
+    (tmp_path / "urls.csv").write_text(
+        f"code,name,base_url\nkab6,LPSE Kab. 6,https://spse.inaproc.id/kab6\nkab5,LPSE Kab. 5,{url}\n"
+    )
+    assert "row 3: base URL" in run("instances", "import", str(tmp_path / "urls.csv"), code=1)
+    assert not Instance.select().where(Instance.code.in_(["kab5", "kab6"])).exists()
+    run("instances", "add", "kab5", "--name", "LPSE Kab. 5", "--base-url", "https://spse.inaproc.id/kab5")
+    assert Instance.get_by_id("kab5").base_url == "https://spse.inaproc.id/kab5"
 
 
 def test_outbox_status_retry_and_broadcast(person, tmp_path):

@@ -20,9 +20,9 @@ def server():
 
 @pytest.fixture
 def crawl(server, database_path):
-    def _crawl(**env):
+    def _crawl(status: int = 0, **env):
         result = run_crawl(server.base_url, database_path, [BAD, GOOD], **env)
-        assert result.returncode == 0, result.log[-3000:]
+        assert result.returncode == status, result.log[-3000:]
         open_database(f"sqlite:///{database_path}")
         return result
 
@@ -66,15 +66,16 @@ def assert_isolated_failure(error: str) -> Instance:
 def test_listing_faults_fail_only_the_bad_instance(server, crawl, fault, error):
     server.faults[BAD] = fault
     timeout = {"LPSE_DOWNLOAD_TIMEOUT": "2"} if fault.kind == "slow" else {}
-    crawl(LPSE_RETRY_TIMES="1", **timeout)
+    result = crawl(3, LPSE_RETRY_TIMES="1", **timeout)
+    assert "Crawl result: 1 instance(s) failing: kemkes (exit 3)" in result.log
     assert_isolated_failure(error)
     assert listed_on(BAD) == 0
 
 
 def test_failures_are_counted_until_the_instance_recovers(server, crawl):
     server.faults[BAD] = Fault("http500")
-    crawl(LPSE_RETRY_TIMES="0")
-    crawl(LPSE_RETRY_TIMES="0")
+    crawl(3, LPSE_RETRY_TIMES="0")
+    crawl(3, LPSE_RETRY_TIMES="0")
     assert Instance.get_by_id(BAD).consecutive_failures == 2
     del server.faults[BAD]
     crawl()
@@ -109,13 +110,13 @@ def test_expired_token_is_fetched_again_once(server, crawl):
 
 def test_token_refused_twice_fails_the_kind(server, crawl):
     server.faults[BAD] = Fault("expired_token")
-    crawl()
+    crawl(3)
     assert_isolated_failure("after a fresh token")
 
 
 def test_error_pages_with_http_200_store_nothing_and_are_retried_next_cycle(server, crawl):
     server.faults[BAD] = Fault("error_page")
-    crawl()
+    crawl(3)
     assert_isolated_failure("SPSE error page: Maaf, terjadi error pada aplikasi SPSE")
     assert listed_on(BAD) == 0
     assert PendingDetail.select().where(PendingDetail.instance == BAD).count() == PER_INSTANCE

@@ -16,6 +16,7 @@ from lpse_crawler.accounts import Notification
 from lpse_crawler.commands.common import actor, audited, db_command, emit
 from lpse_crawler.db import Instance, Tender, utcnow, wipe_wal, write_transaction
 from lpse_crawler.outbox import queue_broadcast
+from lpse_crawler.registry import base_url_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,8 @@ def add(code, name, province, timezone, base_url):
         raise click.ClickException(f"{code!r}: a code is lower-case letters, digits and '-'")
     if Instance.get_or_none(Instance.code == code):
         raise click.ClickException(f"instance {code} exists")
+    if base_url and base_url_problem(base_url):
+        raise click.ClickException(base_url_problem(base_url))
     with write_transaction():
         Instance.create(code=code, name=name, province=province, timezone=_zone(timezone), base_url=base_url)
     audited("instances.add", None, code)
@@ -109,6 +112,13 @@ def import_csv(path: Path):
     missing = [n for n, r in enumerate(rows, 2) if not r.get("code") or not r.get("name")]
     if missing:
         raise click.ClickException(f"rows {missing} lack code or name; nothing imported")
+    bad = [
+        f"row {n}: {base_url_problem(r['base_url'])}"
+        for n, r in enumerate(rows, 2)
+        if r.get("base_url") and base_url_problem(r["base_url"])
+    ]
+    if bad:
+        raise click.ClickException("; ".join(bad[:5]) + "; nothing imported")
     with write_transaction():
         for r in rows:
             values = {"name": r["name"], "province": r.get("province") or None,

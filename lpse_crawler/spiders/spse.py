@@ -2,20 +2,24 @@
 
 Per (instance, kind) the crawl is one sequential chain, polite to the shared host:
 session (stored token, or GET of the listing page) -> POST pages of each fiscal year,
-newest package first, until a page reaches packages already stored -> the two detail
-tabs of every new or changed package -> packages whose details failed in earlier cycles.
+newest package first, until everything below is known stored (coverage.py: an interrupted
+read resumes where it stopped) -> the two detail tabs of every new or changed package ->
+packages still queued from earlier cycles. The spider only fetches and parses: every write
+is an item for the pipelines. Pages and detail fetches per instance and cycle are capped.
 """
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import scrapy
 from scrapy.http import FormRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from lpse_crawler import crawl_state, store
+from lpse_crawler.coverage import Outcome, Walk
 from lpse_crawler.crawl_state import InstanceHealth, Session
 from lpse_crawler.db import Instance
-from lpse_crawler.items import NewListing, RawPackage
+from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
 from lpse_crawler.parsing import MalformedPage, StaleToken
 from lpse_crawler.parsing.listing import (
@@ -33,7 +37,7 @@ from lpse_crawler.parsing.pages import (
     parse_schedule,
     spse_version,
 )
-from lpse_crawler.registry import load_registry, sync_registry
+from lpse_crawler.registry import base_url_problem, load_registry, sync_registry
 from lpse_crawler.schema import open_database
 
 
@@ -49,6 +53,7 @@ class KindCrawl:
     session: Session | None = None
     token_refreshed: bool = False
     seen: set[str] = field(default_factory=set)
+    walks: dict[int, Walk] = field(default_factory=dict)  # fiscal year -> this cycle's read
 
     @property
     def listing_url(self) -> str:
@@ -102,27 +107,44 @@ class SpseSpider(scrapy.Spider):
         settings = self.crawler.settings
         base_url = settings.get("LPSE_BASE_URL").rstrip("/")
         years = [int(y) for y in settings.getlist("LPSE_YEARS")]
+        self.details_left: dict[str, int] = {}
         for instance in self.selected_instances():
             self.health[instance.code] = InstanceHealth()
+            self.details_left[instance.code] = settings.getint("LPSE_MAX_DETAILS")
+            base = (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
+            problem = base_url_problem(base)
+            if problem:
+                self.fail_instance(instance.code, problem, "config")
+                continue
             for layout in self.layouts:
-                state = KindCrawl(
-                    instance=instance.code,
-                    base=(instance.base_url or f"{base_url}/{instance.code}").rstrip("/"),
-                    timezone=instance.timezone,
-                    layout=layout,
-                    years=years,
-                    session=crawl_state.load_session(instance.code, layout.kind),
-                )
-                yield self._session_or_page(state, 0, 0)
+                try:
+                    state = KindCrawl(
+                        instance=instance.code,
+                        base=base,
+                        timezone=instance.timezone,
+                        layout=layout,
+                        years=years,
+                        session=crawl_state.load_session(instance.code, layout.kind),
+                    )
+                    request = self._session_or_page(state, 0, 0)
+                except Exception as exc:  # one instance never stops the others
+                    self.fail_instance(
+                        instance.code, f"could not start: {type(exc).__name__}: {exc}"[:300], "start"
+                    )
+                    continue
+                yield request
 
     # -- session ------------------------------------------------------------------
 
     def _session_or_page(self, state: KindCrawl, year_index: int, start: int) -> Request:
         if state.session is None:
             return self._request(
-                state, state.listing_url, self.parse_listing_page,
-                year_index=year_index, start=start,
-            )  # fmt: skip
+                state,
+                state.listing_url,
+                self.parse_listing_page,
+                year_index=year_index,
+                start=start,
+            )
         return self._page_request(state, year_index, start)
 
     def parse_listing_page(self, response: Response):
@@ -131,7 +153,7 @@ class SpseSpider(scrapy.Spider):
         cookies = session_cookies(response)
         token = extract_token(response.text, cookies.get("SPSE_SESSION"))
         state.session = Session(token=token, cookies=cookies)
-        crawl_state.save_session(state.instance, state.layout.kind, state.session)
+        yield SessionChange(state.instance, state.layout.kind, state.session)
         self.health[state.instance].spse_version = spse_version(response.text)
         yield self._page_request(state, response.meta["year_index"], response.meta["start"])
 
@@ -140,10 +162,13 @@ class SpseSpider(scrapy.Spider):
     def _page_request(self, state: KindCrawl, year_index: int, start: int) -> Request:
         page_size = self.crawler.settings.getint("LPSE_PAGE_SIZE")
         year = state.years[year_index]
+        if year not in state.walks:
+            coverage = crawl_state.load_coverage(state.instance, state.layout.kind, year)
+            state.walks[year] = Walk(coverage, page_size, self.crawler.settings.getint("LPSE_MAX_PAGES"))
         return FormRequest(
             f"{state.base}/{state.layout.endpoint}?tahun={year}",
             formdata=datatables_form(
-                state.layout, state.session.token, start, page_size, draw=start // page_size + 1
+                state.layout, state.session.token, start, page_size, draw=state.walks[year].pages + 1
             ),
             cookies=state.session.cookies,
             headers={
@@ -161,6 +186,7 @@ class SpseSpider(scrapy.Spider):
     def parse_rows(self, response: Response):
         state: KindCrawl = response.meta["state"]
         year_index, start = response.meta["year_index"], response.meta["start"]
+        year = state.years[year_index]
         try:
             if response.status == 403 and is_cloudflare_challenge(response):
                 raise MalformedPage("HTTP 403: Cloudflare challenge not solved")
@@ -168,24 +194,47 @@ class SpseSpider(scrapy.Spider):
                 raise StaleToken("HTTP 403: token refused")
             cells = parse_datatables(response.body)
             rows = [parse_listing_row(state.layout, row) for row in cells]
+            codes = newest_first([row.kode for row in rows])
         except StaleToken as exc:
             yield from self._refresh_session(state, year_index, start, exc, response.url)
             return
         except MalformedPage as exc:
-            self._fail(state, f"{state.layout.endpoint}: {exc}", response.url, "malformed")
+            self._fail(state, f"{state.layout.endpoint} {year}: {exc}", response.url, "malformed")
             return
-        cells_by_kode = {row.kode: row_cells for row, row_cells in zip(rows, cells, strict=True)}
-        reached_stored = yield from self._details_for(state, rows, cells_by_kode)
-        page_size = self.crawler.settings.getint("LPSE_PAGE_SIZE")
-        if rows and not reached_stored and len(rows) >= page_size:
-            yield self._page_request(state, year_index, start + page_size)
-        elif year_index + 1 < len(state.years):
+        step = state.walks[year].read(start, codes)
+        to_fetch, seen_again = self._sort_rows(state, rows)
+        yield ListingPage(
+            instance=state.instance,
+            kind=state.layout.kind,
+            year=year,
+            to_fetch=[
+                (row.kode, row_cells)
+                for row, row_cells in zip(rows, cells, strict=True)
+                if row.kode in to_fetch
+            ],
+            seen_again=seen_again,
+            coverage=step.coverage if step.changed else None,
+        )
+        for row, row_cells in zip(rows, cells, strict=True):
+            if row.kode in to_fetch:
+                yield from self._announcement_request(state, row, row_cells)
+        if step.outcome is Outcome.MORE:
+            yield self._page_request(state, year_index, step.next_offset)
+            return
+        if step.outcome is not Outcome.DONE:
+            self._fail(
+                state,
+                f"{state.layout.endpoint} {year}: {WALK_STOPPED[step.outcome]}",
+                response.url,
+                step.outcome.value,
+            )
+        if year_index + 1 < len(state.years):
             yield self._page_request(state, year_index + 1, 0)
         else:
             yield from self._retry_pending(state)
 
     def _refresh_session(self, state: KindCrawl, year_index: int, start: int, exc, url: str):
-        crawl_state.forget_session(state.instance, state.layout.kind)
+        yield SessionChange(state.instance, state.layout.kind, None)
         state.session = None
         if state.token_refreshed:
             self._fail(state, f"{state.layout.endpoint}: {exc} after a fresh token", url, "token")
@@ -194,25 +243,19 @@ class SpseSpider(scrapy.Spider):
         self.crawler.stats.inc_value("lpse/token_refreshed")
         yield self._session_or_page(state, year_index, start)
 
-    def _details_for(self, state: KindCrawl, rows: list[ListingRow], cells: dict[str, list]):
-        """Request details for new or changed rows; note the rest as seen here.
-
-        Returns whether the page held packages already stored for this instance.
-        """
+    def _sort_rows(self, state: KindCrawl, rows: list[ListingRow]) -> tuple[set[str], list[str]]:
+        """(codes of new or changed rows not fetched yet this cycle, codes of stored rows seen again)."""
         kodes = [r.kode for r in rows]
         listed = store.listed_hashes(state.instance, state.layout.kind, kodes)
         elsewhere = store.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
-        unchanged = []
+        to_fetch, seen_again = set(), []
         for row in rows:
-            known_hash = listed.get(row.kode) or elsewhere.get(row.kode)
-            if known_hash == row.row_hash:
-                unchanged.append(row.kode)
+            if (listed.get(row.kode) or elsewhere.get(row.kode)) == row.row_hash:
+                seen_again.append(row.kode)
             elif row.kode not in state.seen:
                 state.seen.add(row.kode)
-                yield self._announcement_request(state, row, cells[row.kode])
-        for kode in store.mark_listed(state.instance, state.layout.kind, unchanged):
-            yield NewListing(state.instance, state.layout.kind, kode)
-        return bool(listed)
+                to_fetch.add(row.kode)
+        return to_fetch, seen_again
 
     def _retry_pending(self, state: KindCrawl):
         max_attempts = self.crawler.settings.getint("LPSE_DETAIL_ATTEMPTS")
@@ -220,13 +263,19 @@ class SpseSpider(scrapy.Spider):
             row = parse_listing_row(state.layout, cells)
             if row.kode not in state.seen:
                 state.seen.add(row.kode)
-                yield self._announcement_request(state, row, cells)
+                yield from self._announcement_request(state, row, cells)
 
     # -- detail tabs ------------------------------------------------------------------
 
-    def _announcement_request(self, state: KindCrawl, row: ListingRow, cells: list) -> Request:
+    def _announcement_request(self, state: KindCrawl, row: ListingRow, cells: list):
+        """The first detail tab, while this instance's detail budget lasts (the row stays
+        queued in the database either way)."""
+        if self.details_left[state.instance] <= 0:
+            self.crawler.stats.inc_value("lpse/details_deferred")
+            return
+        self.details_left[state.instance] -= 1
         url = f"{state.base}/{state.layout.announcement_path.format(kode=row.kode)}"
-        return self._request(
+        yield self._request(
             state, url, self.parse_announcement_page, errback=self.on_detail_error,
             referer=state.listing_url, row=row, cells=cells,
         )  # fmt: skip
@@ -236,7 +285,7 @@ class SpseSpider(scrapy.Spider):
         try:
             announcement = parse_announcement(response.text)
         except MalformedPage as exc:
-            self._detail_failed(response.meta, f"announcement: {exc}", response.url)
+            yield from self._detail_failed(response.meta, f"announcement: {exc}", response.url)
             return
         schedule_url = response.urljoin(announcement.schedule_url or "jadwal")
         yield self._request(
@@ -250,7 +299,7 @@ class SpseSpider(scrapy.Spider):
         try:
             schedule = parse_schedule(response.text)
         except MalformedPage as exc:
-            self._detail_failed(response.meta, f"jadwal: {exc}", response.url)
+            yield from self._detail_failed(response.meta, f"jadwal: {exc}", response.url)
             return
         yield RawPackage(
             instance=state.instance,
@@ -271,18 +320,22 @@ class SpseSpider(scrapy.Spider):
         self._fail(request.meta["state"], describe_failure(failure), request.url, "http")
 
     def on_detail_error(self, failure):
-        self._detail_failed(failure.request.meta, describe_failure(failure), failure.request.url)
+        yield from self._detail_failed(failure.request.meta, describe_failure(failure), failure.request.url)
 
-    def _detail_failed(self, meta: dict, error: str, url: str) -> None:
+    def _detail_failed(self, meta: dict, error: str, url: str):
         state: KindCrawl = meta["state"]
         row: ListingRow = meta["row"]
-        crawl_state.remember_pending(state.instance, state.layout.kind, row.kode, meta["cells"], error)
         self._fail(state, f"package {row.kode}: {error}", url, "detail")
+        yield DetailFailure(state.instance, state.layout.kind, row.kode, meta["cells"], error)
 
     def _fail(self, state: KindCrawl, error: str, url: str, reason: str) -> None:
-        self.logger.error("[%s] %s (%s)", state.instance, error, url)
+        self.fail_instance(state.instance, error, reason, url)
+
+    def fail_instance(self, instance: str, error: str, reason: str, url: str = "") -> None:
+        """Record a failure in the instance's health, the crawl's stats and the log."""
+        self.logger.error("[%s] %s%s", instance, error, f" ({url})" if url else "")
         self.crawler.stats.inc_value(f"lpse/errors/{reason}")
-        self.health[state.instance].errors.append(error)
+        self.health.setdefault(instance, InstanceHealth()).errors.append(error)
 
     def _request(self, state: KindCrawl, url: str, callback, errback=None, referer=None, **meta):
         headers = {"Referer": referer} if referer else {}
@@ -291,6 +344,21 @@ class SpseSpider(scrapy.Spider):
             dont_filter=True,
             meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar, **meta},
         )  # fmt: skip
+
+
+WALK_STOPPED = {
+    Outcome.CAPPED: "page cap (LPSE_MAX_PAGES) reached; the next cycle reads on from here",
+    Outcome.IGNORES_PAGING: "the listing ignores paging (the same rows for every start); stopped",
+    Outcome.SHIFTING: "rows kept vanishing while paging; the next cycle reads on from here",
+}
+
+
+def newest_first(kodes: list[str]) -> list[int]:
+    """Package codes as numbers, checked to run newest first as the paging rules need."""
+    codes = [int(k) for k in kodes]
+    if any(a <= b for a, b in pairwise(codes)):
+        raise MalformedPage("listing rows are not ordered by package code, newest first")
+    return codes
 
 
 def session_cookies(response: Response) -> dict[str, str]:

@@ -37,8 +37,10 @@ class Fault:
     """A misbehaviour of one instance: kind, how many answers it spoils (None: all)."""
 
     kind: str  # http500 | http429 | cloudflare | slow | malformed_json | columns | expired_token | error_page
+    #            | endless (every page holds new, older rows) | ignores_start (page 1 for every start)
     times: int | None = None
     seconds: float = 0.0  # for 'slow'
+    fail_details: bool = False  # detail tabs answer SPSE's error page as well
 
     def spend(self) -> bool:
         if self.times is None:
@@ -185,7 +187,12 @@ class SpseHandler(BaseHTTPRequestHandler):
         key = (lambda r: int(r[0])) if column == 0 else (lambda r: str(r[column]))
         rows.sort(key=key, reverse=descending)
         start, length = int(form["start"][0]), int(form["length"][0])
+        if fault and fault.kind == "ignores_start":
+            start = 0
         page = rows[start:] if length < 0 else rows[start : start + length]
+        if fault and fault.kind == "endless":
+            template = next(p.cells for p in self.replay.dataset.packages.values() if p.kind == kind)
+            page = [[str(99_000_000_000 - (start + i) * 1000), *template[1:]] for i in range(length)]
         if fault and fault.kind == "columns" and fault.spend():
             page = [row + ["extra"] for row in page]
         payload = json.dumps({"draw": (form.get("draw") or ["1"])[0], "recordsTotal": 2147483647,
@@ -200,7 +207,7 @@ class SpseHandler(BaseHTTPRequestHandler):
         package = self.replay.dataset.get(slug, kind, kode)
         if package is None:
             return self._error(404, "Halaman yang dituju tidak ditemukan")
-        if fault and fault.kind == "error_page" and fault.spend():
+        if fault and (fault.kind == "error_page" or fault.fail_details) and fault.spend():
             return self._error(200, "Maaf, terjadi error pada aplikasi SPSE.")
         page = render_schedule(slug, package) if tab == "jadwal" else render_announcement(slug, package)
         self._send(200, page, "text/html")
