@@ -8,10 +8,10 @@ import logging
 
 import click
 
-from lpse_crawler.commands.data import db, keys
-from lpse_crawler.commands.fleet import broadcast, crawl, instances, outbox, purge
-from lpse_crawler.commands.money import payments
-from lpse_crawler.commands.users import users
+from lpse_crawler.cli.database import db, keys
+from lpse_crawler.cli.fleet import broadcast, crawl, instances, outbox, purge
+from lpse_crawler.cli.payments import payments
+from lpse_crawler.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

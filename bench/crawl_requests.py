@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lpse_crawler.registry import load_registry
+from lpse_crawler.spse.registry import load_registry
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 

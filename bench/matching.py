@@ -14,10 +14,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from lpse_crawler.filter_index import CompiledFilter, FilterIndex, naive_match, tender_facts
-from lpse_crawler.filters import FilterError, parse_filter
-from lpse_crawler.registry import load_registry
-from lpse_crawler.textmatch import words
+from lpse_crawler.matching.filters import FilterError, parse_filter
+from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match, tender_facts
+from lpse_crawler.matching.textmatch import words
+from lpse_crawler.spse.registry import load_registry
 
 RECORDED = Path(__file__).resolve().parent.parent / "tests" / "files" / "recorded"
 FILTERS, PACKAGES, NAIVE_SAMPLE = 100_000, 10_000, 100
@@ -78,10 +78,21 @@ def main() -> None:
         code = rng.choice(codes)
         kategori = rng.choice(["Pengadaan Barang", "Pekerjaan Konstruksi", "Jasa Lainnya"])
         hps = rng.choice([None, 150_000_000, 2_000_000_000])
-        packages.append(tender_facts(
-            nama=rng.choice(names), instances={code}, provinces={province_of[code]}, instansi="Kota Surabaya",
-            kategori=kategori, kind="tender", kbli=[], size=None, hps=hps, pagu=None, hps_listing=None,
-        ))  # fmt: skip
+        packages.append(
+            tender_facts(
+                nama=rng.choice(names),
+                instances={code},
+                provinces={province_of[code]},
+                instansi="Kota Surabaya",
+                kategori=kategori,
+                kind="tender",
+                kbli=[],
+                size=None,
+                hps=hps,
+                pagu=None,
+                hps_listing=None,
+            )
+        )
     start = time.perf_counter()
     matched = sum(len(index.match(p)) for p in packages)
     indexed = (time.perf_counter() - start) / len(packages)
@@ -92,12 +103,16 @@ def main() -> None:
     same = sum(len(index.match(p)) for p in sample) == naive_matched
     print(f"(c) matching {len(compiled):,} filters (compiled in {built:.1f} s) against {PACKAGES:,} packages")
     verdict = "MET" if indexed < 0.001 else "MISSED"
-    print(f"    index: {indexed * 1000:.3f} ms per package, {matched / PACKAGES:.0f} matches per package "
-          f"(target < 1 ms: {verdict})")  # fmt: skip
+    print(
+        f"    index: {indexed * 1000:.3f} ms per package, {matched / PACKAGES:.0f} matches per package "
+        f"(target < 1 ms: {verdict})"
+    )
     print(f"    naive loop over every filter ({NAIVE_SAMPLE} packages): {naive * 1000:.1f} ms per package")
     speedup = naive / indexed
-    print(f"    speed-up {speedup:,.0f}x (target >= 50x: {'MET' if speedup >= 50 else 'MISSED'}); "
-          f"same matches on the sample: {same}")  # fmt: skip
+    print(
+        f"    speed-up {speedup:,.0f}x (target >= 50x: {'MET' if speedup >= 50 else 'MISSED'}); "
+        f"same matches on the sample: {same}"
+    )
 
 
 if __name__ == "__main__":

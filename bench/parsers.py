@@ -11,7 +11,7 @@ import html
 import re
 import time
 
-from lpse_crawler.parsing.values import split_badges, squeeze
+from lpse_crawler.spse.values import split_badges, squeeze
 
 NAME = "Jasa Kebersihan Gedung Kantor"
 UNCLOSED = "<span class='badge'>"

@@ -16,12 +16,14 @@ from peewee import chunked
 from bot.app import build_bot
 from bot.config import BotConfig
 from bot.sender import Sender
-from lpse_crawler.accounts import Notification, Subscriber
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import Tender, database
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.store import upsert_tender
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.schema import open_database
+from lpse_crawler.store.tenders import upsert_tender
 from tests.telegram_emulator import TelegramEmulator
 from tests.test_sender import ITEM
 
@@ -71,10 +73,14 @@ def main() -> None:
         f"(d) sender: {NOTIFICATIONS:,} notifications to {CHATS} chats in {seconds:.0f} s = {rate:.1f} msg/s"
     )
     verdict = "MET" if rate >= 0.9 * CEILING else "MISSED"
-    print(f"    {rate / CEILING:.0%} of the {CEILING:.0f} msg/s ceiling (target >= 90%: {verdict}); "
-          f"baseline, unthrottled: {raw:.0f} msg/s")  # fmt: skip
-    print(f"    closest two messages to one chat: {closest:.2f} s apart (must be >= 1 s: "
-          f"{'MET' if closest >= 0.999 else 'MISSED'})")  # fmt: skip
+    print(
+        f"    {rate / CEILING:.0%} of the {CEILING:.0f} msg/s ceiling (target >= 90%: {verdict}); "
+        f"baseline, unthrottled: {raw:.0f} msg/s"
+    )
+    print(
+        f"    closest two messages to one chat: {closest:.2f} s apart (must be >= 1 s: "
+        f"{'MET' if closest >= 0.999 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -15,13 +15,15 @@ import threading
 import time
 from pathlib import Path
 
-from lpse_crawler.accounts import Notification, Subscriber
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import Tender, database
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.subscribers import create_subscriber
-from lpse_crawler.subscriptions import save_filter
+from lpse_crawler.matching.saved_filters import save_filter
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.personal_data import create_subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, run_crawl
 from tests.spse_replay import SpseReplayServer
 from tests.telegram_emulator import TelegramEmulator
@@ -34,12 +36,19 @@ LOCKED = "database is locked"
 def main() -> None:
     seconds = float(os.environ.get("SOAK_SECONDS", "120"))
     key = generate_key("soak")
-    with tempfile.TemporaryDirectory() as tmp, TelegramEmulator(TOKEN) as telegram, \
-            SpseReplayServer(INSTANCES, rows_per_kind=5) as server:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        TelegramEmulator(TOKEN) as telegram,
+        SpseReplayServer(INSTANCES, rows_per_kind=5) as server,
+    ):
         db_path = Path(tmp) / "soak.db"
-        env = os.environ | {"DATABASE_URL": f"sqlite:///{db_path}", "PANTAU_KEYS": key,
-                            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url,
-                            "SENDER_RATE": "200"}  # fmt: skip
+        env = os.environ | {
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "PANTAU_KEYS": key,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.api_url,
+            "SENDER_RATE": "200",
+        }
         open_database(f"sqlite:///{db_path}")
         sync_registry(load_registry())
         ring = Keyring.parse(key)
@@ -62,10 +71,15 @@ def main() -> None:
                 locked[0] += result.log.count(LOCKED)
 
         def operator():
-            commands = [["users", "pause", "1"], ["users", "resume", "1"], ["outbox", "status", "--json"],
-                        ["instances", "disable", INSTANCES[-1]], ["instances", "enable", INSTANCES[-1]],
-                        ["users", "update", "2", "--name", "Pelanggan Dua"],
-                        ["db", "stats", "--json"]]  # fmt: skip
+            commands = [
+                ["users", "pause", "1"],
+                ["users", "resume", "1"],
+                ["outbox", "status", "--json"],
+                ["instances", "disable", INSTANCES[-1]],
+                ["instances", "enable", INSTANCES[-1]],
+                ["users", "update", "2", "--name", "Pelanggan Dua"],
+                ["db", "stats", "--json"],
+            ]
             n = 0
             while not stop.is_set():
                 command = [sys.executable, "cli.py", *commands[n % len(commands)]]
@@ -77,8 +91,9 @@ def main() -> None:
 
         sender_log = Path(tmp) / "sender.log"
         with sender_log.open("w") as log:
-            sender = subprocess.Popen([sys.executable, "-m", "bot", "--sender"], cwd=ROOT, env=env,
-                                      stdout=log, stderr=log)  # fmt: skip
+            sender = subprocess.Popen(
+                [sys.executable, "-m", "bot", "--sender"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
             workers = [threading.Thread(target=crawler), threading.Thread(target=operator)]
             for worker in workers:
                 worker.start()
@@ -94,9 +109,11 @@ def main() -> None:
         sent = Notification.select().where(Notification.status == "sent").count()
         tenders, subscribers = Tender.select().count(), Subscriber.select().count()
         database.close()
-    print(f"(e) soak for {seconds:.0f} s: {figures['crawls']} crawls ({figures['crawl_failures']} failed), "
-          f"{tenders} packages, {queued} notifications queued, {sent} sent to {subscribers} subscribers, "
-          f"{figures['cli']} CLI commands ({figures['cli_failures']} failed)")  # fmt: skip
+    print(
+        f"(e) soak for {seconds:.0f} s: {figures['crawls']} crawls ({figures['crawl_failures']} failed), "
+        f"{tenders} packages, {queued} notifications queued, {sent} sent to {subscribers} subscribers, "
+        f"{figures['cli']} CLI commands ({figures['cli_failures']} failed)"
+    )
     print(
         f"    'database is locked' failures: {locked[0]} (target 0: {'MET' if locked[0] == 0 else 'MISSED'})"
     )

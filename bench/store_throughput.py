@@ -13,14 +13,14 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from lpse_crawler.db import database
 from lpse_crawler.items import RawPackage
-from lpse_crawler.normalise import normalise
-from lpse_crawler.parsing.listing import NONTENDER, TENDER, parse_listing_row
-from lpse_crawler.parsing.pages import parse_announcement, parse_schedule
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.store import upsert_tender
+from lpse_crawler.spse.listing import NONTENDER, TENDER, parse_listing_row
+from lpse_crawler.spse.normalise import normalise
+from lpse_crawler.spse.pages import parse_announcement, parse_schedule
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database
+from lpse_crawler.store.schema import open_database
+from lpse_crawler.store.tenders import upsert_tender
 
 RECORDED = Path(__file__).resolve().parent.parent / "tests" / "files" / "recorded"
 ITEMS = 50_000
@@ -84,10 +84,14 @@ def main() -> None:
         database.close()
         base = baseline(items, Path(tmp) / "baseline.db")
     rate, base_rate = ITEMS / seconds, ITEMS / base
-    print(f"(a) normalise + store: {ITEMS:,} items in {seconds:.1f} s = {rate:,.0f} items/s "
-          f"(target >= {TARGET:,}: {'MET' if rate >= TARGET else 'MISSED'})")  # fmt: skip
-    print(f"    baseline, plain sqlite3 insert per row: {base_rate:,.0f} rows/s; "
-          f"ratio ours/baseline = {rate / base_rate:.2f}")  # fmt: skip
+    print(
+        f"(a) normalise + store: {ITEMS:,} items in {seconds:.1f} s = {rate:,.0f} items/s "
+        f"(target >= {TARGET:,}: {'MET' if rate >= TARGET else 'MISSED'})"
+    )
+    print(
+        f"    baseline, plain sqlite3 insert per row: {base_rate:,.0f} rows/s; "
+        f"ratio ours/baseline = {rate / base_rate:.2f}"
+    )
     print(
         f"    peak RSS {rss_peak / 1024:.0f} MiB ({(rss_peak - rss_before) / 1024:+.0f} MiB during the run)"
     )

@@ -14,9 +14,9 @@ import threading
 from bot.app import build_bot
 from bot.config import BotConfig, ConfigError, install_redaction
 from bot.sender import Sender
-from lpse_crawler.crypto import CryptoError, load_keyring
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
+from lpse_crawler.people.crypto import CryptoError, load_keyring
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.schema import open_database
 
 log = logging.getLogger("bot")
 

@@ -1,12 +1,11 @@
 """Admin-only commands: /stats and /broadcast (silently unknown to everyone else)."""
 
-from telebot.formatting import escape_html
-
 from bot import texts
 from bot.handlers import Bot
-from lpse_crawler.accounts import Filter, Notification, Subscriber
-from lpse_crawler.db import Tender, utcnow, wib_start_of
-from lpse_crawler.outbox import queue_broadcast
+from lpse_crawler.outbox import Notification, Status, queue_broadcast
+from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
+from lpse_crawler.store.database import utcnow, wib_start_of
+from lpse_crawler.store.models import Tender
 
 
 class AdminCommands(Bot):
@@ -21,18 +20,25 @@ class AdminCommands(Bot):
             return
         by_status = {
             s: Subscriber.select().where(Subscriber.status == s).count()
-            for s in ("active", "paused", "blocked")
+            for s in (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED, SubscriberStatus.BLOCKED)
         }
         today = wib_start_of(utcnow(), "day")
         outbox = Notification.select()
-        self.reply(message.chat.id, texts.STATS.format(
-            active=by_status["active"], paused=by_status["paused"], blocked=by_status["blocked"],
-            filters=Filter.select().where(Filter.active == True).count(),  # noqa: E712
-            tenders=Tender.select().count(),
-            queued=outbox.where(Notification.status == "queued").count(),
-            sent_today=outbox.where(Notification.status == "sent", Notification.sent_at >= today).count(),
-            dead=outbox.where(Notification.status == "dead").count(),
-        ))  # fmt: skip
+        self.reply(
+            message.chat.id,
+            texts.STATS.format(
+                active=by_status[SubscriberStatus.ACTIVE],
+                paused=by_status[SubscriberStatus.PAUSED],
+                blocked=by_status[SubscriberStatus.BLOCKED],
+                filters=Filter.select().where(Filter.active == True).count(),  # noqa: E712
+                tenders=Tender.select().count(),
+                queued=outbox.where(Notification.status == Status.QUEUED).count(),
+                sent_today=outbox.where(
+                    Notification.status == Status.SENT, Notification.sent_at >= today
+                ).count(),
+                dead=outbox.where(Notification.status == Status.DEAD).count(),
+            ),
+        )
 
     def broadcast(self, message) -> None:
         if not self.is_admin(message):
@@ -40,5 +46,5 @@ class AdminCommands(Bot):
         text = self.argument(message)
         if not text:
             return self.reply(message.chat.id, texts.BROADCAST_USAGE)
-        count = queue_broadcast(texts.BROADCAST_PREFIX + escape_html(text), actor="bot:admin")
+        count = queue_broadcast(text, actor="bot:admin")
         self.reply(message.chat.id, texts.BROADCAST_QUEUED.format(count=count))

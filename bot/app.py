@@ -9,7 +9,7 @@ from bot.admin import AdminCommands
 from bot.config import BotConfig
 from bot.filter_flow import FilterCommands
 from bot.handlers import MAX_TEXT, AccountCommands, count_command, too_long
-from lpse_crawler.crypto import Keyring
+from lpse_crawler.people.crypto import Keyring
 
 log = logging.getLogger(__name__)
 COMMANDS = {

@@ -1,11 +1,10 @@
 """Bot configuration from the environment; the token never leaves this process unredacted."""
 
 import logging
-import os
 import traceback
 from dataclasses import dataclass
 
-DEFAULT_API_URL = "https://api.telegram.org"
+from lpse_crawler import config
 
 
 class ConfigError(RuntimeError):
@@ -25,28 +24,30 @@ class BotConfig:
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "BotConfig":
-        env = os.environ if env is None else env
-        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        token = config.get("TELEGRAM_BOT_TOKEN", env)
         if not token or ":" not in token:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN is missing or malformed: set it to the token from @BotFather"
             )
         try:
-            admins = frozenset(int(x) for x in env.get("BOT_ADMIN_IDS", "").replace(" ", "").split(",") if x)
+            admins = frozenset(
+                int(x) for x in config.get("BOT_ADMIN_IDS", env).replace(" ", "").split(",") if x
+            )
         except ValueError as exc:
             raise ConfigError("BOT_ADMIN_IDS must be comma-separated Telegram chat ids") from exc
-        return cls(
-            token=token,
-            api_url=env.get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/"),
-            admin_ids=admins,
-            rate_per_second=float(env.get("SENDER_RATE", "30")),
-            per_chat_interval=float(env.get("SENDER_PER_CHAT_INTERVAL", "1.0")),
-            max_attempts=int(env.get("SENDER_MAX_ATTEMPTS", "6")),
-            claim_lease=float(env.get("SENDER_CLAIM_LEASE", "60")),
-            payment_info=env.get(
-                "PAYMENT_INFO", "Transfer ke rekening yang diberikan admin; ketik /bantuan."
-            ),
-        )
+        try:
+            return cls(
+                token=token,
+                api_url=config.get("TELEGRAM_API_URL", env).rstrip("/"),
+                admin_ids=admins,
+                rate_per_second=config.get("SENDER_RATE", env),
+                per_chat_interval=config.get("SENDER_PER_CHAT_INTERVAL", env),
+                max_attempts=config.get("SENDER_MAX_ATTEMPTS", env),
+                claim_lease=config.get("SENDER_CLAIM_LEASE", env),
+                payment_info=config.get("PAYMENT_INFO", env),
+            )
+        except config.ConfigError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
 class TokenRedactor(logging.Filter):

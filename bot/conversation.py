@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from lpse_crawler.accounts import BotState, chat_state_key
-from lpse_crawler.db import utcnow, write_transaction
+from lpse_crawler.people.models import BotState, chat_state_key
+from lpse_crawler.store.database import utcnow, write_transaction
 
 STALE_AFTER = timedelta(days=1)
 

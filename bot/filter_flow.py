@@ -6,11 +6,12 @@ from telebot.formatting import escape_html
 from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
-from lpse_crawler.accounts import Filter, Subscriber
-from lpse_crawler.db import Instance, utcnow, write_transaction
-from lpse_crawler.filters import CATEGORY_ALIASES, FilterError
-from lpse_crawler.plans import PlanLimitError, check_filter_limits, effective_plan
-from lpse_crawler.subscriptions import Registry, save_filter
+from lpse_crawler.matching.filters import CATEGORY_ALIASES, FilterError
+from lpse_crawler.matching.saved_filters import Registry, save_filter
+from lpse_crawler.people.models import Filter, Subscriber
+from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, effective_plan
+from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.models import Instance
 
 PAGE = 8  # buttons per keyboard page
 CATEGORIES = sorted(set(CATEGORY_ALIASES.values()))
@@ -50,14 +51,19 @@ class FilterCommands(Bot):
                 self._instances(draft, 0),
             )
         elif action == "fipage":
-            edit(texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
-                 self._instances(draft, _index(value, 1000)))  # fmt: skip
+            edit(
+                texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
+                self._instances(draft, _index(value, 1000)),
+            )
         elif action == "finst":
             codes = sorted(registry.by_province.get(draft.province or "", ()))
             if value == "all" and (refusal := self._too_many_for_plan(chat_id, len(codes))):
                 # say it now, not after the keywords: one LPSE of the province still fits
-                return edit(f"{refusal}\n\n" + texts.FILTER_PICK_INSTANCE.format(
-                    province=escape_html(draft.province or "")), self._instances(draft, 0))  # fmt: skip
+                return edit(
+                    f"{refusal}\n\n"
+                    + texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
+                    self._instances(draft, 0),
+                )
             draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
             edit(texts.FILTER_PICK_CATEGORY, self._categories())
         elif action == "fcat":
@@ -154,8 +160,12 @@ class FilterCommands(Bot):
         provinces = sorted(Registry().by_province)
         keyboard = types.InlineKeyboardMarkup(row_width=2)
         start = page * PAGE
-        keyboard.add(*[types.InlineKeyboardButton(p, callback_data=f"fprov:{start + i}")
-                       for i, p in enumerate(provinces[start : start + PAGE])])  # fmt: skip
+        keyboard.add(
+            *[
+                types.InlineKeyboardButton(p, callback_data=f"fprov:{start + i}")
+                for i, p in enumerate(provinces[start : start + PAGE])
+            ]
+        )
         keyboard.add(*_pager("fpage", page, len(provinces)))
         keyboard.add(types.InlineKeyboardButton("Semua provinsi", callback_data="fprov:all"))
         return keyboard
@@ -165,8 +175,12 @@ class FilterCommands(Bot):
         names = {i.code: i.name for i in Instance.select().where(Instance.code.in_(codes))}
         keyboard = types.InlineKeyboardMarkup(row_width=1)
         start = page * PAGE
-        keyboard.add(*[types.InlineKeyboardButton(names.get(c, c)[:60], callback_data=f"finst:{start + i}")
-                       for i, c in enumerate(codes[start : start + PAGE])])  # fmt: skip
+        keyboard.add(
+            *[
+                types.InlineKeyboardButton(names.get(c, c)[:60], callback_data=f"finst:{start + i}")
+                for i, c in enumerate(codes[start : start + PAGE])
+            ]
+        )
         keyboard.add(*_pager("fipage", page, len(codes)))
         keyboard.add(types.InlineKeyboardButton("Semua LPSE di provinsi ini", callback_data="finst:all"))
         return keyboard

@@ -10,22 +10,32 @@ from telebot.formatting import escape_html
 
 from bot import conversation, texts
 from bot.config import BotConfig
-from lpse_crawler import audit, usage
-from lpse_crawler.accounts import Filter, Notification, Subscriber
-from lpse_crawler.contact import InvalidContact
-from lpse_crawler.crypto import Keyring
-from lpse_crawler.db import WIB, utcnow, wib_start_of, write_transaction
-from lpse_crawler.parsing.values import format_rupiah
-from lpse_crawler.plans import PLANS, TRIAL_DAYS, effective_plan
-from lpse_crawler.privacy import erase_subscriber, export_subscriber
-from lpse_crawler.subscribers import create_subscriber, update_personal
+from lpse_crawler import usage
+from lpse_crawler.outbox import Notification, Status
+from lpse_crawler.people import audit
+from lpse_crawler.people.contact import InvalidContact
+from lpse_crawler.people.crypto import Keyring
+from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
+from lpse_crawler.people.personal_data import create_subscriber, update_personal
+from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, effective_plan
+from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
+from lpse_crawler.rupiah import format_rupiah
+from lpse_crawler.store.database import WIB, utcnow, wib_start_of, write_transaction
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
 _EMAIL = re.compile(r"\S+@\S+")
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-UBAHDATA_FIELDS = {"nama": "name", "name": "name", "wa": "phone", "whatsapp": "phone", "hp": "phone",
-                   "phone": "phone", "email": "email", "username": "username"}  # fmt: skip
+UBAHDATA_FIELDS = {
+    "nama": "name",
+    "name": "name",
+    "wa": "phone",
+    "whatsapp": "phone",
+    "hp": "phone",
+    "phone": "phone",
+    "email": "email",
+    "username": "username",
+}
 
 
 class Bot:
@@ -95,17 +105,15 @@ class AccountCommands(Bot):
             return self.reply(message.chat.id, escape_html(str(exc)))
         self.reply(message.chat.id, texts.DAFTAR_DONE)
 
-    def jeda(self, message, status: str = "paused") -> None:
+    def jeda(self, message, status: SubscriberStatus = SubscriberStatus.PAUSED) -> None:
         subscriber = self.subscriber(message)
         if subscriber is not None:
             with write_transaction():
-                Subscriber.update(status=status, updated_at=utcnow()).where(
-                    Subscriber.id == subscriber.id
-                ).execute()
-            self.reply(message.chat.id, texts.PAUSED if status == "paused" else texts.RESUMED)
+                Subscriber.update(status=status).where(Subscriber.id == subscriber.id).execute()
+            self.reply(message.chat.id, texts.PAUSED if status == SubscriberStatus.PAUSED else texts.RESUMED)
 
     def lanjut(self, message) -> None:
-        self.jeda(message, status="active")
+        self.jeda(message, status=SubscriberStatus.ACTIVE)
 
     def status(self, message) -> None:
         subscriber = self.subscriber(message)
@@ -118,22 +126,37 @@ class AccountCommands(Bot):
         month_start = wib_start_of(now, "month")
         sent = Notification.select().where(
             Notification.subscriber == subscriber,
-            Notification.status == "sent",
+            Notification.status == Status.SENT,
             Notification.sent_at >= month_start,
         )
         active = Filter.select().where(Filter.subscriber == subscriber, Filter.active == True)  # noqa: E712
-        status = {"active": "aktif", "paused": "dijeda"}.get(subscriber.status, subscriber.status)
-        self.reply(message.chat.id, texts.STATUS.format(
-            plan=plan.label, expiry=expiry, filters=active.count(), max_filters=plan.max_filters,
-            month=sent.count(), status=status,
-        ))  # fmt: skip
+        status = {SubscriberStatus.ACTIVE: "aktif", SubscriberStatus.PAUSED: "dijeda"}.get(
+            subscriber.status, subscriber.status
+        )
+        self.reply(
+            message.chat.id,
+            texts.STATUS.format(
+                plan=plan.label,
+                expiry=expiry,
+                filters=active.count(),
+                max_filters=plan.max_filters,
+                month=sent.count(),
+                status=status,
+            ),
+        )
 
     def paket(self, message) -> None:
         lines = [
-            texts.PLAN_LINE.format(label=p.label, price=price_text(p.price), filters=p.max_filters,
-                                   instances=p.max_instances, keywords=p.max_keywords)
-            for p in PLANS.values() if p.code != "trial"
-        ]  # fmt: skip
+            texts.PLAN_LINE.format(
+                label=p.label,
+                price=price_text(p.price),
+                filters=p.max_filters,
+                instances=p.max_instances,
+                keywords=p.max_keywords,
+            )
+            for p in PLANS.values()
+            if p.code != "trial"
+        ]
         payment = escape_html(self.config.payment_info)
         self.reply(message.chat.id, texts.PAKET.format(plans="\n".join(lines), payment=payment))
 
@@ -168,8 +191,10 @@ class AccountCommands(Bot):
         if self.subscriber(message) is None:
             return
         keyboard = types.InlineKeyboardMarkup()
-        keyboard.add(types.InlineKeyboardButton(texts.HAPUSAKUN_YES, callback_data="acct:delete"),
-                     types.InlineKeyboardButton(texts.HAPUSAKUN_NO, callback_data="acct:keep"))  # fmt: skip
+        keyboard.add(
+            types.InlineKeyboardButton(texts.HAPUSAKUN_YES, callback_data="acct:delete"),
+            types.InlineKeyboardButton(texts.HAPUSAKUN_NO, callback_data="acct:keep"),
+        )
         self.reply(message.chat.id, texts.HAPUSAKUN_CONFIRM, reply_markup=keyboard)
 
     def account_button(self, call, choice: str) -> None:

@@ -2,9 +2,9 @@
 
 from telebot.formatting import escape_html
 
-from lpse_crawler.accounts import Notification
-from lpse_crawler.db import Instance, Tender
-from lpse_crawler.parsing.values import format_rupiah
+from lpse_crawler.outbox import Notification
+from lpse_crawler.rupiah import format_rupiah
+from lpse_crawler.store.models import Instance, Tender
 
 MAX_MESSAGE = 4096
 # Caps on free-text fields, in characters before escaping; halved until the message fits.
@@ -57,18 +57,20 @@ def _tender_text(tender: Tender, instance: Instance | None, filter_names, words,
     if words:
         why += f" (kata: {cap(', '.join(words), 'words', scale)})"
     satker = f" · {cap(tender.satker, 'satker', scale)}" if tender.satker else ""
-    return "\n".join([
-        f"🔔 <b>{kind} baru</b> {flags}".rstrip(),
-        f"<b>{cap(tender.nama, 'nama', scale)}</b>",
-        f"🏛 {cap(tender.instansi, 'instansi', scale)}{satker}",
-        f"📍 {lpse}",
-        f"📂 {cap(tender.kategori, 'other', scale)} · {cap(tender.metode, 'other', scale)}",
-        f"💰 HPS {rupiah(tender.hps)} · Pagu {rupiah(tender.pagu)}",
-        f"⏰ Batas penawaran: {local_time(tender.deadline)}",
-        f"📌 Tahap: {cap(tender.tahap, 'other', scale)}",
-        f'🔗 <a href="{escape_html(tender.url)}">Buka di LPSE</a> · Kode {escape_html(tender.kode)}',
-        f"<i>Anda menerima ini karena {why}.</i>",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"🔔 <b>{kind} baru</b> {flags}".rstrip(),
+            f"<b>{cap(tender.nama, 'nama', scale)}</b>",
+            f"🏛 {cap(tender.instansi, 'instansi', scale)}{satker}",
+            f"📍 {lpse}",
+            f"📂 {cap(tender.kategori, 'other', scale)} · {cap(tender.metode, 'other', scale)}",
+            f"💰 HPS {rupiah(tender.hps)} · Pagu {rupiah(tender.pagu)}",
+            f"⏰ Batas penawaran: {local_time(tender.deadline)}",
+            f"📌 Tahap: {cap(tender.tahap, 'other', scale)}",
+            f'🔗 <a href="{escape_html(tender.url)}">Buka di LPSE</a> · Kode {escape_html(tender.kode)}',
+            f"<i>Anda menerima ini karena {why}.</i>",
+        ]
+    )
 
 
 def render_notification(notification: Notification, filter_names: list[str]) -> str:

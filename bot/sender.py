@@ -1,4 +1,4 @@
-"""The outbox sender: claim before sending, mark right after, within Telegram's limits.
+"""The outbox sender: Telegram I/O and pacing over the outbox's state machine (outbox.py).
 
 - about `rate_per_second` messages overall and one per `per_chat_interval` to a chat;
 - HTTP 429: wait `retry_after` (kept in bot_state, so a restart waits too);
@@ -10,7 +10,6 @@
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
@@ -19,22 +18,15 @@ from telebot.apihelper import ApiTelegramException
 
 from bot.config import BotConfig, redact
 from bot.render import render_notification
-from lpse_crawler import usage
-from lpse_crawler.accounts import BotState, Filter, Notification, Subscriber
-from lpse_crawler.db import utcnow, write_transaction
+from lpse_crawler import outbox
+from lpse_crawler.outbox import Claim, Notification
+from lpse_crawler.people.models import BotState, Filter
+from lpse_crawler.store.database import utcnow, write_transaction
 
 log = logging.getLogger(__name__)
 PAUSE_KEY = "sender.paused_until"
 BACKOFF_BASE, BACKOFF_MAX = 5.0, 3600.0  # seconds
 PERMANENT = {400}  # bad request (chat not found, unparsable text): retrying cannot help
-
-
-@dataclass(frozen=True)
-class Claim:
-    notification_id: int
-    subscriber_id: int
-    chat_id: int
-    attempts: int
 
 
 class Sender:
@@ -60,14 +52,7 @@ class Sender:
 
     def reclaim_stale(self) -> int:
         """Queue again the rows a dead sender had claimed but not marked."""
-        cutoff = utcnow() - timedelta(seconds=self.config.claim_lease)
-        with write_transaction():
-            count = (
-                Notification.update(status="queued", claimed_at=None, updated_at=utcnow())
-                .where(Notification.status == "sending", Notification.claimed_at < cutoff)
-                .execute()
-            )
-            usage.count("notifications_reclaimed", count)
+        count = outbox.reclaim_stale(self.config.claim_lease)
         if count:
             log.warning("Took back %d claimed notifications (a sender stopped mid-send)", count)
         return count
@@ -76,30 +61,9 @@ class Sender:
 
     def claim(self, limit: int) -> list[Claim]:
         """Claim up to `limit` due notifications, at most one per chat, none to a chat just served."""
-        now, clock = utcnow(), self.clock()
-        with write_transaction():
-            rows = (
-                Notification.select(Notification.id, Notification.attempts, Subscriber.id, Subscriber.chat_id)
-                .join(Subscriber)
-                .where(Notification.status == "queued", Notification.next_attempt_at <= now,
-                       Subscriber.status == "active")
-                .order_by(Notification.id)
-                .limit(limit * 4)
-            )  # fmt: skip
-            chosen, chats = [], set()
-            for row in rows:
-                chat = row.subscriber.chat_id
-                if chat in chats or clock - self.last_sent.get(chat, -1e9) < self.config.per_chat_interval:
-                    continue
-                chats.add(chat)
-                chosen.append(Claim(row.id, row.subscriber.id, chat, row.attempts + 1))
-                if len(chosen) == limit:
-                    break
-            if chosen:
-                Notification.update(
-                    status="sending", claimed_at=now, attempts=Notification.attempts + 1
-                ).where(Notification.id.in_([c.notification_id for c in chosen])).execute()
-        return chosen
+        clock = self.clock()
+        interval = self.config.per_chat_interval
+        return outbox.claim(limit, lambda chat: clock - self.last_sent.get(chat, -1e9) < interval)
 
     def drain_once(self) -> int:
         """Send one batch; returns how many notifications were handled."""
@@ -120,11 +84,7 @@ class Sender:
         return max(1, int(min(rate, rate * self.config.claim_lease / 4)))
 
     def release(self, ids: list[int]) -> None:
-        if ids:
-            with write_transaction():
-                Notification.update(
-                    status="queued", claimed_at=None, attempts=Notification.attempts - 1
-                ).where(Notification.id.in_(ids)).execute()
+        outbox.release(ids)
 
     def deliver(self, claim: Claim) -> bool:
         """Send one claimed notification and mark it; False when the batch must stop (429)."""
@@ -137,19 +97,16 @@ class Sender:
         text = render_notification(notification, names)
         self._wait_turn(claim.chat_id)
         try:
-            message = self.bot.send_message(claim.chat_id, text, parse_mode="HTML",
-                                            disable_web_page_preview=True, timeout=15)  # fmt: skip
+            message = self.bot.send_message(
+                claim.chat_id, text, parse_mode="HTML", disable_web_page_preview=True, timeout=15
+            )
         except ApiTelegramException as exc:
             return self._api_error(claim, exc)
         except requests.RequestException as exc:
             self._retry_or_dead(claim, f"{type(exc).__name__}: {exc}")
             return True
         self.last_sent[claim.chat_id] = self.clock()
-        with write_transaction():
-            Notification.update(status="sent", sent_at=utcnow(), telegram_message_id=message.message_id,
-                                last_error=None, updated_at=utcnow()).where(
-                Notification.id == claim.notification_id).execute()  # fmt: skip
-            usage.count("notifications_sent")
+        outbox.mark_sent(claim.notification_id, message.message_id)
         return True
 
     def _wait_turn(self, chat_id: int) -> None:
@@ -169,36 +126,32 @@ class Sender:
             self.release([claim.notification_id])
             return False
         if exc.error_code == 403:
-            with write_transaction():
-                Subscriber.update(status="blocked", updated_at=utcnow()).where(
-                    Subscriber.id == claim.subscriber_id).execute()  # fmt: skip
-                self._mark_dead(claim, f"403: {exc.description}")
+            self._dead(claim, f"403: {exc.description}", blocked=True)
             log.info("Subscriber %d blocked the bot; no more sends to them", claim.subscriber_id)
             return True
         if exc.error_code in PERMANENT:
-            with write_transaction():
-                self._mark_dead(claim, f"{exc.error_code}: {exc.description}")
+            self._dead(claim, f"{exc.error_code}: {exc.description}")
             return True
         self._retry_or_dead(claim, f"{exc.error_code}: {exc.description}")
         return True
 
     def _retry_or_dead(self, claim: Claim, error: str) -> None:
         error = redact(error, self.config.token)[:500]
-        with write_transaction():
-            if claim.attempts >= self.config.max_attempts:
-                self._mark_dead(claim, error)
-                return
-            delay = min(BACKOFF_BASE * 2 ** (claim.attempts - 1), BACKOFF_MAX)
-            Notification.update(status="queued", claimed_at=None, last_error=error, updated_at=utcnow(),
-                                next_attempt_at=utcnow() + timedelta(seconds=delay)).where(
-                Notification.id == claim.notification_id).execute()  # fmt: skip
-        log.warning("Notification %d to subscriber %d failed (%s); retry in %.0f s",
-                    claim.notification_id, claim.subscriber_id, error, delay)  # fmt: skip
+        if claim.attempts >= self.config.max_attempts:
+            self._dead(claim, error)
+            return
+        delay = min(BACKOFF_BASE * 2 ** (claim.attempts - 1), BACKOFF_MAX)
+        outbox.retry_later(claim.notification_id, error, delay)
+        log.warning(
+            "Notification %d to subscriber %d failed (%s); retry in %.0f s",
+            claim.notification_id,
+            claim.subscriber_id,
+            error,
+            delay,
+        )
 
-    def _mark_dead(self, claim: Claim, error: str) -> None:
-        Notification.update(status="dead", claimed_at=None, last_error=error, updated_at=utcnow()).where(
-            Notification.id == claim.notification_id).execute()  # fmt: skip
-        usage.count("notifications_dead")
+    def _dead(self, claim: Claim, error: str, blocked: bool = False) -> None:
+        outbox.mark_dead(claim.notification_id, error, claim.subscriber_id if blocked else None)
         log.warning(
             "Notification %d to subscriber %d is dead: %s", claim.notification_id, claim.subscriber_id, error
         )

@@ -1,6 +1,6 @@
 """Every text the bot sends, in Indonesian (HTML parse mode: user values are escaped by callers)."""
 
-from lpse_crawler.filters import HELP as FILTER_HELP
+from lpse_crawler.matching.filters import HELP as FILTER_HELP
 
 WELCOME = (
     "Selamat datang di <b>Pantau LPSE</b>!\n\n"
@@ -100,5 +100,4 @@ STATS = (
 )
 BROADCAST_USAGE = "Tulis: <code>/broadcast isi pengumuman</code>"
 BROADCAST_QUEUED = "Pengumuman masuk antrian untuk {count} pelanggan aktif."
-BROADCAST_PREFIX = "<b>Pengumuman Pantau LPSE</b>\n"
 BAD_BUTTON = "Tombol ini sudah tidak berlaku."

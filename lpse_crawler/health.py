@@ -11,7 +11,7 @@ import logging
 
 from scrapy import signals
 
-from lpse_crawler.crawl_state import InstanceHealth, save_health
+from lpse_crawler.store.crawl_state import InstanceHealth, save_health
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_INSTANCES_FAILED, EXIT_STORAGE_FAILED, EXIT_INTERRUPTED = 0, 3, 4, 5

@@ -3,10 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lpse_crawler.coverage import Coverage
-from lpse_crawler.crawl_state import Session
-from lpse_crawler.parsing.listing import ListingRow
-from lpse_crawler.parsing.pages import Announcement, ScheduleRow
+from lpse_crawler.spse.coverage import Coverage
+from lpse_crawler.spse.listing import ListingRow
+from lpse_crawler.spse.pages import Announcement, ScheduleRow
+from lpse_crawler.store.crawl_state import Session
 
 
 @dataclass

@@ -13,8 +13,8 @@ from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
-from lpse_crawler.crawl_state import InstanceHealth
-from lpse_crawler.db import STORAGE_ERRORS
+from lpse_crawler.store.crawl_state import InstanceHealth
+from lpse_crawler.store.database import STORAGE_ERRORS
 
 log = logging.getLogger(__name__)
 CHALLENGE_MARKERS = (b"cf-chl", b"challenge-platform", b"Just a moment", b"cf_clearance")
@@ -121,8 +121,11 @@ class CloudflareCookiesMiddleware:
             return response
         self.crawler.stats.inc_value("lpse/cloudflare_challenges")
         if not self.enabled or request.meta.get("cf_solved_once"):
-            log.warning("Cloudflare challenge on %s (browser %s)", request.url,
-                        "disabled" if not self.enabled else "did not help")  # fmt: skip
+            log.warning(
+                "Cloudflare challenge on %s (browser %s)",
+                request.url,
+                "disabled" if not self.enabled else "did not help",
+            )
             return response
         if self._solved is not None:  # another request already went to Chromium: wait for it
             await asyncio.shield(self._solved)
@@ -132,10 +135,18 @@ class CloudflareCookiesMiddleware:
         log.info("Cloudflare challenge on %s: opening %s in Chromium", request.url, page_url or request.url)
         # The browser only loads a page (it never replays a POST); the original request follows.
         return request.replace(
-            url=page_url or request.url, method="GET", body=b"", dont_filter=True,
-            meta={**request.meta, "playwright": True, "playwright_include_page": True,
-                  "cf_bootstrap": True, "cf_original": request},
-        )  # fmt: skip
+            url=page_url or request.url,
+            method="GET",
+            body=b"",
+            dont_filter=True,
+            meta={
+                **request.meta,
+                "playwright": True,
+                "playwright_include_page": True,
+                "cf_bootstrap": True,
+                "cf_original": request,
+            },
+        )
 
     async def _take_browser_cookies(self, request: Request, response: Response):
         page = response.meta.get("playwright_page")

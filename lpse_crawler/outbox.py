@@ -1,14 +1,53 @@
-"""The outbox (notification table): enqueue matches, one per (subscriber, tender).
+"""The outbox: the notification table and its whole state machine.
 
-The crawler only enqueues here; the bot's sender claims, sends and marks (bot/sender.py).
+queued -> sending (claimed) -> sent | queued again (retry later, released, or reclaimed
+after a crash) | dead. The crawl enqueues; the bot's sender (bot/sender.py, Telegram I/O
+and pacing only) claims and marks through the functions here.
 """
 
-from peewee import chunked
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 
-from lpse_crawler import audit, usage
-from lpse_crawler.accounts import Notification, Subscriber
-from lpse_crawler.db import utcnow, write_transaction
-from lpse_crawler.filter_index import Match
+from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField, chunked
+
+from lpse_crawler import usage
+from lpse_crawler.matching.index import Match
+from lpse_crawler.people import audit
+from lpse_crawler.people.models import Subscriber, SubscriberStatus
+from lpse_crawler.store.database import AwareDateTimeField, BaseModel, JSONField, utcnow, write_transaction
+from lpse_crawler.store.models import Tender
+
+
+class Status(StrEnum):
+    """Where a notification stands."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender
+    SENT = "sent"
+    DEAD = "dead"  # given up; see last_error
+
+
+class Notification(BaseModel):
+    """The outbox: one tender (or one broadcast `body`) for one subscriber, once."""
+
+    subscriber = ForeignKeyField(Subscriber, backref="notifications", on_delete="CASCADE")
+    tender = ForeignKeyField(Tender, null=True, on_delete="CASCADE")
+    body = TextField(null=True)  # a service announcement instead of a tender
+    status = CharField(default=Status.QUEUED)
+    filter_ids = JSONField(default=list)  # every filter of the subscriber that matched
+    matched_words = JSONField(default=list)  # why: the keywords that matched
+    attempts = IntegerField(default=0)
+    next_attempt_at = AwareDateTimeField(default=utcnow)
+    claimed_at = AwareDateTimeField(null=True)
+    sent_at = AwareDateTimeField(null=True)
+    telegram_message_id = BigIntegerField(null=True)
+    last_error = TextField(null=True)
+
+    class Meta:
+        indexes = ((("subscriber", "tender"), True), (("status", "next_attempt_at"), False))
 
 
 def enqueue(tender_id: int, matches: list[Match]) -> int:
@@ -26,10 +65,17 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
         return 0
     now = utcnow()
     rows = [
-        {"subscriber": subscriber_id, "tender": tender_id, "filter_ids": sorted(filter_ids),
-         "matched_words": words, "next_attempt_at": now, "created_at": now, "updated_at": now}
+        {
+            "subscriber": subscriber_id,
+            "tender": tender_id,
+            "filter_ids": sorted(filter_ids),
+            "matched_words": words,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
         for subscriber_id, (filter_ids, words) in by_subscriber.items()
-    ]  # fmt: skip
+    ]
     with write_transaction():
         before = Notification.select().where(Notification.tender == tender_id).count()
         for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
@@ -39,14 +85,121 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
     return queued
 
 
-def queue_broadcast(body: str, actor: str) -> int:
-    """Queue an announcement (`body` is ready HTML) to every active subscriber; returns how many."""
+BROADCAST_HEADING = "<b>Pengumuman Pantau LPSE</b>\n"
+
+
+def queue_broadcast(text: str, actor: str) -> int:
+    """Queue an announcement (plain text, escaped here under one heading) to every active
+    subscriber; returns how many."""
+    body = BROADCAST_HEADING + html.escape(text, quote=False)
     now = utcnow()
     with write_transaction():
-        ids = [s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == "active")]
-        rows = [{"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
-                for i in ids]  # fmt: skip
+        ids = [
+            s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
+        ]
+        rows = [
+            {"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for i in ids
+        ]
         for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
             Notification.insert_many(batch).execute()
         audit.record(actor, "broadcast", None, f"{len(ids)} subscribers")
     return len(ids)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification a sender has claimed: it sends it, then marks it."""
+
+    notification_id: int
+    subscriber_id: int
+    chat_id: int
+    attempts: int
+
+
+def claim(limit: int, chat_busy: Callable[[int], bool] = lambda chat: False) -> list[Claim]:
+    """Claim up to `limit` due notifications of active subscribers, oldest first, at most
+    one per chat and none to a chat for which `chat_busy` says it must wait."""
+    now = utcnow()
+    with write_transaction():
+        rows = (
+            Notification.select(Notification.id, Notification.attempts, Subscriber.id, Subscriber.chat_id)
+            .join(Subscriber)
+            .where(
+                Notification.status == Status.QUEUED,
+                Notification.next_attempt_at <= now,
+                Subscriber.status == SubscriberStatus.ACTIVE,
+            )
+            .order_by(Notification.id)
+            .limit(limit * 4)
+        )
+        chosen, chats = [], set()
+        for row in rows:
+            chat = row.subscriber.chat_id
+            if chat in chats or chat_busy(chat):
+                continue
+            chats.add(chat)
+            chosen.append(Claim(row.id, row.subscriber.id, chat, row.attempts + 1))
+            if len(chosen) == limit:
+                break
+        if chosen:
+            Notification.update(
+                status=Status.SENDING, claimed_at=now, attempts=Notification.attempts + 1
+            ).where(Notification.id.in_([c.notification_id for c in chosen])).execute()
+    return chosen
+
+
+def release(ids: list[int]) -> None:
+    """Give claims back untried (the attempt is not counted)."""
+    if ids:
+        with write_transaction():
+            Notification.update(
+                status=Status.QUEUED, claimed_at=None, attempts=Notification.attempts - 1
+            ).where(Notification.id.in_(ids)).execute()
+
+
+def mark_sent(notification_id: int, message_id: int) -> None:
+    with write_transaction():
+        Notification.update(
+            status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id, last_error=None
+        ).where(Notification.id == notification_id).execute()
+        usage.count("notifications_sent")
+
+
+def retry_later(notification_id: int, error: str, delay_seconds: float) -> None:
+    """Queue a failed send again after `delay_seconds`, keeping its error."""
+    with write_transaction():
+        Notification.update(
+            status=Status.QUEUED,
+            claimed_at=None,
+            last_error=error,
+            next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
+        ).where(Notification.id == notification_id).execute()
+
+
+def mark_dead(notification_id: int, error: str, blocked_subscriber: int | None = None) -> None:
+    """Give a notification up with its error; with `blocked_subscriber`, that subscriber
+    blocked the bot and is marked so in the same transaction."""
+    with write_transaction():
+        if blocked_subscriber is not None:
+            Subscriber.update(status=SubscriberStatus.BLOCKED).where(
+                Subscriber.id == blocked_subscriber
+            ).execute()
+        Notification.update(status=Status.DEAD, claimed_at=None, last_error=error).where(
+            Notification.id == notification_id
+        ).execute()
+        usage.count("notifications_dead")
+
+
+def reclaim_stale(lease_seconds: float) -> int:
+    """Queue again the claims a dead sender left unmarked for `lease_seconds`; counted as
+    possible duplicates (usage metric notifications_reclaimed)."""
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    with write_transaction():
+        count = (
+            Notification.update(status=Status.QUEUED, claimed_at=None)
+            .where(Notification.status == Status.SENDING, Notification.claimed_at < cutoff)
+            .execute()
+        )
+        usage.count("notifications_reclaimed", count)
+    return count

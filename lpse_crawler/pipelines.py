@@ -9,14 +9,16 @@ import logging
 
 from scrapy.exceptions import DropItem
 
-from lpse_crawler import alerts, crawl_state, usage
-from lpse_crawler.accounts import Subscriber
-from lpse_crawler.db import write_transaction
+from lpse_crawler import usage
 from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange, TenderItem
-from lpse_crawler.normalise import normalise
-from lpse_crawler.parsing import MalformedPage
-from lpse_crawler.store import Outcome, mark_listed, upsert_tender
-from lpse_crawler.subscriptions import load_index
+from lpse_crawler.matching import alerts
+from lpse_crawler.matching.saved_filters import load_index
+from lpse_crawler.people.models import Subscriber, SubscriberStatus
+from lpse_crawler.spse import MalformedPage
+from lpse_crawler.spse.normalise import normalise
+from lpse_crawler.store import crawl_state
+from lpse_crawler.store.database import write_transaction
+from lpse_crawler.store.tenders import Outcome, mark_listed, upsert_tender
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,7 @@ class MatchPipeline(CrawlerPipeline):
         log.info("Matching against %d active filters", self.index.size)
         try:
             with write_transaction():
-                count = Subscriber.select().where(Subscriber.status == "active").count()
+                count = Subscriber.select().where(Subscriber.status == SubscriberStatus.ACTIVE).count()
                 usage.set_value("active_subscribers", count)
             leftover = alerts.unmatched()
             for tender_id in leftover:

@@ -2,8 +2,21 @@
 
 from datetime import date
 
-from lpse_crawler.accounts import UsageDaily
-from lpse_crawler.db import WIB, utcnow
+from peewee import CharField, IntegerField
+
+from lpse_crawler.store.database import WIB, BaseModel, DayField, utcnow
+
+
+class UsageDaily(BaseModel):
+    """Anonymous daily counts (metric names in usage.py); no link to any subscriber."""
+
+    day = DayField()
+    metric = CharField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "metric"), True),)
+
 
 METRICS = {
     "notifications_queued": "notifications put in the outbox",

@@ -21,14 +21,14 @@ sys.path.insert(0, str(ROOT))
 from bot.app import build_bot  # noqa: E402
 from bot.config import BotConfig  # noqa: E402
 from bot.sender import Sender  # noqa: E402
-from lpse_crawler.accounts import Notification  # noqa: E402
-from lpse_crawler.crawl_state import last_health  # noqa: E402
-from lpse_crawler.crypto import Keyring, generate_key  # noqa: E402
-from lpse_crawler.db import Tender, TenderListing  # noqa: E402
 from lpse_crawler.health import health_table  # noqa: E402
-from lpse_crawler.schema import open_database  # noqa: E402
-from lpse_crawler.subscribers import create_subscriber  # noqa: E402
-from lpse_crawler.subscriptions import save_filter  # noqa: E402
+from lpse_crawler.matching.saved_filters import save_filter  # noqa: E402
+from lpse_crawler.outbox import Notification  # noqa: E402
+from lpse_crawler.people.crypto import Keyring, generate_key  # noqa: E402
+from lpse_crawler.people.personal_data import create_subscriber  # noqa: E402
+from lpse_crawler.store.crawl_state import last_health  # noqa: E402
+from lpse_crawler.store.models import Tender, TenderListing  # noqa: E402
+from lpse_crawler.store.schema import open_database  # noqa: E402
 from tests.spse_replay import SpseReplayServer  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lpse_crawler.db import database as shared_database
-from lpse_crawler.schema import open_database
+from lpse_crawler.store.database import database as shared_database
+from lpse_crawler.store.schema import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ TOKEN = "123456:TEST-token-never-logged"
 
 @pytest.fixture
 def keyring():
-    from lpse_crawler.crypto import Keyring, generate_key
+    from lpse_crawler.people.crypto import Keyring, generate_key
 
     return Keyring.parse(generate_key("test"))
 
@@ -113,15 +113,21 @@ class Conversation:
 def bot_config(telegram):
     from bot.config import BotConfig
 
-    return BotConfig.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url,
-                               "BOT_ADMIN_IDS": "900", "SENDER_RATE": "1000",
-                               "SENDER_PER_CHAT_INTERVAL": "0"})  # fmt: skip
+    return BotConfig.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.api_url,
+            "BOT_ADMIN_IDS": "900",
+            "SENDER_RATE": "1000",
+            "SENDER_PER_CHAT_INTERVAL": "0",
+        }
+    )
 
 
 @pytest.fixture
 def chat(database, telegram, keyring, bot_config):
     from bot.app import build_bot
-    from lpse_crawler.registry import load_registry, sync_registry
+    from lpse_crawler.spse.registry import load_registry, sync_registry
 
     sync_registry(load_registry())
     telebot, _ = build_bot(bot_config, keyring)

@@ -58,9 +58,13 @@ class TelegramEmulator(LoopbackServer):
         return person | ({"username": username} if username else {})
 
     def push_message(self, chat_id: int, text: str, username: str | None = "budi_maju") -> None:
-        message = {"message_id": self._message_id(), "date": int(time.time()), "text": text,
-                   "chat": {"id": chat_id, "type": "private"},
-                   "from": self.user(chat_id, username)}  # fmt: skip
+        message = {
+            "message_id": self._message_id(),
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.user(chat_id, username),
+        }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": message})
@@ -154,9 +158,12 @@ class TelegramEmulator(LoopbackServer):
             return {}
         if content_type.startswith("multipart/"):
             message = BytesParser(policy=default_policy).parsebytes(
-                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)  # fmt: skip
-            return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-                    for part in message.iter_parts()}  # fmt: skip
+                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+            )
+            return {
+                part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                for part in message.iter_parts()
+            }
         return {k: v[0] for k, v in parse_qs(body.decode()).items()}
 
     def call(self, method: str, params: dict) -> tuple[int, dict]:
@@ -185,8 +192,12 @@ class TelegramEmulator(LoopbackServer):
             fault = self.faults.popleft() if self.faults else None
         if fault and fault[0] == "429":
             description = f"Too Many Requests: retry after {fault[1]}"
-            return 429, {"ok": False, "error_code": 429, "description": description,
-                         "parameters": {"retry_after": fault[1]}}  # fmt: skip
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": description,
+                "parameters": {"retry_after": fault[1]},
+            }
         if fault and fault[0] == "500":
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         if fault and fault[0] == "slow":
@@ -205,8 +216,15 @@ class TelegramEmulator(LoopbackServer):
     def api_sendDocument(self, params):
         chat_id = int(params["chat_id"])
         with self.lock:
-            self.sent.append({"method": "sendDocument", "chat_id": chat_id, "message_id": self._message_id(),
-                              "document": params["document"], "caption": params.get("caption")})  # fmt: skip
+            self.sent.append(
+                {
+                    "method": "sendDocument",
+                    "chat_id": chat_id,
+                    "message_id": self._message_id(),
+                    "document": params["document"],
+                    "caption": params.get("caption"),
+                }
+            )
         return 200, {"ok": True, "result": self._message(chat_id, self.next_message, "")}
 
     def api_answerCallbackQuery(self, params):
@@ -225,12 +243,23 @@ class TelegramEmulator(LoopbackServer):
                 return 400, {"ok": False, "error_code": 400, "description": str(exc)}
         message_id = int(params.get("message_id") or self._message_id())
         with self.lock:
-            self.sent.append({"method": method, "chat_id": chat_id, "message_id": message_id, "text": text,
-                              "reply_markup": params.get("reply_markup"),
-                              "at": time.monotonic()})  # fmt: skip
+            self.sent.append(
+                {
+                    "method": method,
+                    "chat_id": chat_id,
+                    "message_id": message_id,
+                    "text": text,
+                    "reply_markup": params.get("reply_markup"),
+                    "at": time.monotonic(),
+                }
+            )
         return 200, {"ok": True, "result": self._message(chat_id, message_id, text)}
 
     @staticmethod
     def _message(chat_id: int, message_id: int, text: str) -> dict:
-        return {"message_id": message_id, "date": int(time.time()), "text": text,
-                "chat": {"id": chat_id, "type": "private"}}  # fmt: skip
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": chat_id, "type": "private"},
+        }

@@ -5,8 +5,10 @@ import json
 import pytest
 
 from bot.app import build_bot
-from lpse_crawler.accounts import Audit, BotState, Filter, Notification, Subscriber
-from lpse_crawler.subscribers import find_subscriber, personal_data
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.models import BotState, Filter, Subscriber
+from lpse_crawler.people.personal_data import find_subscriber, personal_data
 from tests.conftest import TOKEN
 
 USER, OTHER, ADMIN = 501, 502, 900

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from lpse_crawler.db import Instance, TenderListing
-from lpse_crawler.schema import open_database
+from lpse_crawler.store.models import Instance, TenderListing
+from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 

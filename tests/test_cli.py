@@ -11,14 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from lpse_crawler.accounts import Audit, Filter, Notification, Payment, Subscriber
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import Instance, Tender, database, utcnow
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import LATEST, open_database
-from lpse_crawler.store import upsert_tender
-from lpse_crawler.subscribers import create_subscriber, personal_data
-from lpse_crawler.subscriptions import save_filter
+from lpse_crawler.matching.saved_filters import save_filter
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.models import Filter, Payment, Subscriber
+from lpse_crawler.people.personal_data import create_subscriber, personal_data
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database, utcnow
+from lpse_crawler.store.models import Instance, Tender
+from lpse_crawler.store.schema import LATEST, open_database
+from lpse_crawler.store.tenders import upsert_tender
 from tests.test_sender import ITEM
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "export.schema.json").read_text())
@@ -147,8 +150,19 @@ def test_a_locked_database_is_a_one_line_error_and_changes_nothing(env, person, 
 
 
 def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
-    run("payments", "record", "1", "--amount", "49000", "--method", "transfer",
-        "--period", f"{utcnow():%Y-%m}", "--reference", "BCA-7781")  # fmt: skip
+    run(
+        "payments",
+        "record",
+        "1",
+        "--amount",
+        "49000",
+        "--method",
+        "transfer",
+        "--period",
+        f"{utcnow():%Y-%m}",
+        "--reference",
+        "BCA-7781",
+    )
     run("users", "export", "siti@rahma.id", "-o", str(tmp_path / "siti.json"))
     document = json.loads((tmp_path / "siti.json").read_text())
     jsonschema.validate(document, SCHEMA)
@@ -160,8 +174,19 @@ def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
 
 
 def test_delete_leaves_no_byte_of_the_person(person, env):
-    run("payments", "record", "1", "--amount", "49000", "--method", "transfer",
-        "--period", f"{utcnow():%Y-%m}", "--reference", "BCA-7781")  # fmt: skip
+    run(
+        "payments",
+        "record",
+        "1",
+        "--amount",
+        "49000",
+        "--method",
+        "transfer",
+        "--period",
+        f"{utcnow():%Y-%m}",
+        "--reference",
+        "BCA-7781",
+    )
     open_database()
     ciphertexts = [
         getattr(Subscriber.get(), c) for c in ("name_enc", "phone_enc", "email_enc", "username_enc")
@@ -198,10 +223,22 @@ def test_keys_generate_rotate_check(person, monkeypatch):
 
 
 def test_payments_record_list_invoice(person):
-    assert "already over" in run("payments", "record", "1", "--amount", "1", "--method", "qris",
-                                 "--period", "2020-01", code=1)  # fmt: skip
-    output = run("payments", "record", "chat:777", "--amount", "149000", "--method", "qris", "--plan", "pro",
-                 "--period", f"{utcnow():%Y-%m}")  # fmt: skip
+    assert "already over" in run(
+        "payments", "record", "1", "--amount", "1", "--method", "qris", "--period", "2020-01", code=1
+    )
+    output = run(
+        "payments",
+        "record",
+        "chat:777",
+        "--amount",
+        "149000",
+        "--method",
+        "qris",
+        "--plan",
+        "pro",
+        "--period",
+        f"{utcnow():%Y-%m}",
+    )
     number = output.split(":")[0]
     assert Subscriber.get().plan == "pro"
     assert json.loads(run("payments", "list", "--json"))[0]["invoice_no"] == number
@@ -219,8 +256,10 @@ def test_instances_list_add_enable_disable_import(env, tmp_path):
     assert Instance.get_by_id("kemkes").active is False
     run("instances", "enable", "kemkes")
     csv = tmp_path / "new.csv"
-    csv.write_text("code,name,province,timezone\nkabbaru,LPSE Kabupaten Baru,Papua Tengah,Asia/Jayapura\n"
-                   "kablain,LPSE Kab. Lain,,\n")  # fmt: skip
+    csv.write_text(
+        "code,name,province,timezone\nkabbaru,LPSE Kabupaten Baru,Papua Tengah,Asia/Jayapura\n"
+        "kablain,LPSE Kab. Lain,,\n"
+    )
     assert "imported 2" in run("instances", "import", str(csv))
     assert Instance.get_by_id("kabbaru").province == "Papua Tengah" and Instance.get_by_id("kablain")
     (tmp_path / "bad.csv").write_text("code,name\n,No code\n")

@@ -4,7 +4,7 @@ reads are cut short, and a quiet cycle costs one page."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lpse_crawler.coverage import Coverage, Outcome, Walk
+from lpse_crawler.spse.coverage import Coverage, Outcome, Walk
 
 PAGE = 5
 

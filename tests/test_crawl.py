@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lpse_crawler.db import Instance, PendingDetail, Tender, TenderListing, TenderStage
-from lpse_crawler.schema import open_database
+from lpse_crawler.store.models import Instance, PendingDetail, Tender, TenderListing, TenderStage
+from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 from tests.spse_replay.dataset import listing_amount

@@ -3,8 +3,8 @@ no partial row is stored; recoverable faults recover."""
 
 import pytest
 
-from lpse_crawler.db import Instance, PendingDetail, Tender, TenderListing
-from lpse_crawler.schema import open_database
+from lpse_crawler.store.models import Instance, PendingDetail, Tender, TenderListing
+from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 
@@ -35,9 +35,12 @@ def listed_on(code: str) -> int:
 
 def assert_no_partial_rows() -> None:
     incomplete = Tender.select().where(
-        Tender.hps.is_null() | Tender.satker.is_null() | Tender.deadline.is_null()
-        | Tender.tanggal_pembuatan.is_null() | (Tender.nama == "")
-    )  # fmt: skip
+        Tender.hps.is_null()
+        | Tender.satker.is_null()
+        | Tender.deadline.is_null()
+        | Tender.tanggal_pembuatan.is_null()
+        | (Tender.nama == "")
+    )
     assert incomplete.count() == 0
 
 

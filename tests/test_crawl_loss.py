@@ -10,13 +10,14 @@ import time
 
 import pytest
 
-from lpse_crawler.accounts import Notification
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import Instance, ListingProgress, PendingDetail, Tender, database
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.subscribers import create_subscriber
-from lpse_crawler.subscriptions import save_filter
+from lpse_crawler.matching.saved_filters import save_filter
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.personal_data import create_subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database
+from lpse_crawler.store.models import Instance, ListingProgress, PendingDetail, Tender
+from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, crawl_environment, run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 

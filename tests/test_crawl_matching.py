@@ -5,13 +5,15 @@ import re
 
 import pytest
 
-from lpse_crawler.accounts import Notification, Subscriber
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import Tender, database
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.subscribers import create_subscriber
-from lpse_crawler.subscriptions import save_filter
+from lpse_crawler.matching.saved_filters import save_filter
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.personal_data import create_subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import database
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 
@@ -63,8 +65,11 @@ def test_crawl_queues_the_expected_notifications_once(server, people, database_p
     assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
     open_database(f"sqlite:///{database_path}")
     packages = server.dataset.packages.values()
-    expected_a = {p.kode for p in packages if "kemkes" in p.instances and
-                  (has_word(p.cells[1], "obat") or has_word(p.cells[1], "bmhp"))}  # fmt: skip
+    expected_a = {
+        p.kode
+        for p in packages
+        if "kemkes" in p.instances and (has_word(p.cells[1], "obat") or has_word(p.cells[1], "bmhp"))
+    }
     expected_b = {p.kode for p in packages if "makassar" in p.instances and p.kind == "nontender"}
     expected_c = {p.kode for p in packages if has_word(p.cells[1], "obat") and not has_word(p.cells[1], "tb")}
     got = queued()

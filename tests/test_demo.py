@@ -8,8 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_demo_crawls_matches_and_delivers_one_alert():
-    result = subprocess.run([sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=240)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "6 instances, 0 failed, 28 requests" in out  # the second crawl spends 2-3 per instance & kind

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from lpse_crawler.accounts import Notification, Subscriber
-from lpse_crawler.crypto import generate_key
-from lpse_crawler.db import database
-from lpse_crawler.schema import open_database
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import generate_key
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.store.database import database
+from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, TOKEN, run_crawl
 from tests.spse_replay import SpseReplayServer
 
@@ -66,10 +67,14 @@ class User:
 @pytest.fixture
 def bot_process(telegram, database_path, tmp_path):
     env = os.environ | {
-        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url, "BOT_ADMIN_IDS": "1",
-        "DATABASE_URL": f"sqlite:///{database_path}", "PANTAU_KEYS": generate_key("e2e"),
-        "SENDER_RATE": "50", "SENDER_PER_CHAT_INTERVAL": "0.05",
-    }  # fmt: skip
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.api_url,
+        "BOT_ADMIN_IDS": "1",
+        "DATABASE_URL": f"sqlite:///{database_path}",
+        "PANTAU_KEYS": generate_key("e2e"),
+        "SENDER_RATE": "50",
+        "SENDER_PER_CHAT_INTERVAL": "0.05",
+    }
     log = (tmp_path / "bot.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log)
     yield process
@@ -98,10 +103,12 @@ def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, da
     with SpseReplayServer(INSTANCES) as server:
         assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
         expected = {
-            p.kode for p in server.dataset.packages.values()
-            if "kemkes" in p.instances and re.search(r"\bobat\b", p.cells[1].lower())
+            p.kode
+            for p in server.dataset.packages.values()
+            if "kemkes" in p.instances
+            and re.search(r"\bobat\b", p.cells[1].lower())
             and p.cells[8].startswith("Pengadaan Barang")
-        }  # fmt: skip
+        }
         assert expected
         wait_for(lambda: len(alerts(telegram)) == len(expected), "the alerts")
         assert {re.search(r"Kode (\d+)", text).group(1) for text in alerts(telegram)} == expected

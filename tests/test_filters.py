@@ -6,13 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lpse_crawler.filter_index import CompiledFilter, FilterIndex, naive_match, tender_facts
-from lpse_crawler.filters import FilterError, FilterSpec, matches, parse_filter
+from lpse_crawler.matching.filters import FilterError, FilterSpec, matches, parse_filter
+from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match, tender_facts
 
 INSTANCES = {"kemkes", "jakarta", "jatimprov", "surabaya", "makassar"}
 PROVINCES = {"jawa timur": "Jawa Timur", "dki jakarta": "DKI Jakarta", "sulawesi selatan": "Sulawesi Selatan"}
-BY_PROVINCE = {"Jawa Timur": {"jatimprov", "surabaya"}, "DKI Jakarta": {"jakarta", "kemkes"},
-               "Sulawesi Selatan": {"makassar"}}  # fmt: skip
+BY_PROVINCE = {
+    "Jawa Timur": {"jatimprov", "surabaya"},
+    "DKI Jakarta": {"jakarta", "kemkes"},
+    "Sulawesi Selatan": {"makassar"},
+}
 PROVINCE_OF = {code: p for p, codes in BY_PROVINCE.items() for code in codes}
 
 
@@ -21,11 +24,22 @@ def parse(text: str) -> FilterSpec:
 
 
 def facts(nama="Pembangunan Jembatan Beton Bertulang Desa Sukamaju", instance="surabaya", **overrides):
-    values = dict(
-        nama=nama, instances={instance}, provinces={PROVINCE_OF[instance]}, instansi="Kota Surabaya",
-        kategori="Pekerjaan Konstruksi", kind="tender", kbli=["42101"], size="Kecil",
-        hps=1_500_000_000, pagu=None, hps_listing=None,
-    ) | overrides  # fmt: skip
+    values = (
+        dict(
+            nama=nama,
+            instances={instance},
+            provinces={PROVINCE_OF[instance]},
+            instansi="Kota Surabaya",
+            kategori="Pekerjaan Konstruksi",
+            kind="tender",
+            kbli=["42101"],
+            size="Kecil",
+            hps=1_500_000_000,
+            pagu=None,
+            hps_listing=None,
+        )
+        | overrides
+    )
     return tender_facts(**values)
 
 
@@ -80,7 +94,7 @@ def test_keywords(expression, nama, expected):
         ("hps:>=1m hpskosong:tidak", {"hps": None}, False),
         ("hps:>=1m", {"hps": None, "hps_listing": 1_200_000_000}, True),
     ],
-)  # fmt: skip
+)
 def test_fields(expression, overrides, fits):
     assert (matches(parse(expression), facts(**overrides)) is not None) is fits
 
@@ -148,21 +162,23 @@ fields = st.lists(
             "hpskosong:tidak",
             'instansi:"Kota Surabaya"',
         ]
-    ),  # fmt: skip
+    ),
     max_size=3,
 )
 expression = st.tuples(st.lists(term, max_size=3), st.lists(word.map("-{}".format), max_size=2), fields).map(
     lambda parts: " ".join(parts[0] + parts[1] + parts[2])
 )
-package = st.fixed_dictionaries({
-    "nama": st.lists(word, min_size=1, max_size=8).map(" ".join),
-    "instance": st.sampled_from(sorted(INSTANCES)),
-    "kind": st.sampled_from(["tender", "nontender"]),
-    "kategori": st.sampled_from(["Pekerjaan Konstruksi", "Pengadaan Barang"]),
-    "size": st.sampled_from(["Kecil", "Non Kecil", None]),
-    "hps": st.sampled_from([None, 500_000_000, 1_500_000_000, 3_000_000_000]),
-    "instansi": st.sampled_from(["Kota Surabaya", "Kementerian Kesehatan"]),
-})  # fmt: skip
+package = st.fixed_dictionaries(
+    {
+        "nama": st.lists(word, min_size=1, max_size=8).map(" ".join),
+        "instance": st.sampled_from(sorted(INSTANCES)),
+        "kind": st.sampled_from(["tender", "nontender"]),
+        "kategori": st.sampled_from(["Pekerjaan Konstruksi", "Pengadaan Barang"]),
+        "size": st.sampled_from(["Kecil", "Non Kecil", None]),
+        "hps": st.sampled_from([None, 500_000_000, 1_500_000_000, 3_000_000_000]),
+        "instansi": st.sampled_from(["Kota Surabaya", "Kementerian Kesehatan"]),
+    }
+)
 
 
 def compile_all(expressions: list[str]) -> list[CompiledFilter]:

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lpse_crawler.items import RawPackage
-from lpse_crawler.normalise import bid_deadline, business_size, normalise
-from lpse_crawler.parsing import MalformedPage
-from lpse_crawler.parsing.listing import NONTENDER, parse_listing_row
-from lpse_crawler.parsing.pages import parse_announcement, parse_schedule
+from lpse_crawler.spse import MalformedPage
+from lpse_crawler.spse.listing import NONTENDER, parse_listing_row
+from lpse_crawler.spse.normalise import bid_deadline, business_size, normalise
+from lpse_crawler.spse.pages import parse_announcement, parse_schedule
 
 RECORDED = Path(__file__).parent / "files" / "recorded"
 PONTIANAK = "Asia/Pontianak"
@@ -78,9 +78,15 @@ def test_announcement_for_another_package_is_refused():
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("Kecil", "Kecil"), ("Perusahaan Non Kecil", "Non Kecil"), ("Menengah", "Non Kecil"),
-     ("Besar", "Non Kecil"), ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("Kecil", "Kecil"),
+        ("Perusahaan Non Kecil", "Non Kecil"),
+        ("Menengah", "Non Kecil"),
+        ("Besar", "Non Kecil"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_business_size(text, size):
     assert business_size(text) == size
 

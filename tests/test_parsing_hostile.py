@@ -8,27 +8,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lpse_crawler.parsing import MalformedPage
-from lpse_crawler.parsing.listing import (
+from lpse_crawler.rupiah import format_rupiah
+from lpse_crawler.spse import MalformedPage
+from lpse_crawler.spse.listing import (
     NONTENDER,
     TENDER,
     json_depth_exceeds,
     parse_datatables,
     parse_listing_row,
 )
-from lpse_crawler.parsing.pages import (
+from lpse_crawler.spse.pages import (
     check_not_error,
     extract_token,
-    looks_like_html,
     parse_announcement,
     parse_schedule,
     spse_version,
 )
-from lpse_crawler.parsing.stages import canonical_stage
-from lpse_crawler.parsing.values import (
+from lpse_crawler.spse.stages import canonical_stage
+from lpse_crawler.spse.values import (
     INT64_MAX,
     INT64_MIN,
-    format_rupiah,
+    looks_like_html,
     parse_abbreviated_money,
     parse_datetime,
     parse_leading_int,

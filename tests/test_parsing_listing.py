@@ -8,15 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lpse_crawler.parsing import MalformedPage, StaleToken
-from lpse_crawler.parsing.listing import (
-    CATEGORIES,
-    NONTENDER,
-    TENDER,
-    datatables_form,
-    parse_datatables,
-    parse_listing_row,
-)
+from lpse_crawler.spse import MalformedPage, StaleToken
+from lpse_crawler.spse.categories import CATEGORIES
+from lpse_crawler.spse.listing import NONTENDER, TENDER, datatables_form, parse_datatables, parse_listing_row
 
 RECORDED = Path(__file__).parent / "files" / "recorded"
 ANSWERS = sorted(RECORDED.glob("dt_*.json"))
@@ -45,8 +39,11 @@ def test_every_row_parses(layout, rows):
 def test_tender_row_fields():
     row = parse_listing_row(TENDER, LELANG[0])
     assert (row.kode, row.instansi, row.tahap, row.hps_listing) == (
-        "10102584000", "Kementerian Kesehatan", "Tender Sudah Selesai", "22,7 M"
-    )  # fmt: skip
+        "10102584000",
+        "Kementerian Kesehatan",
+        "Tender Sudah Selesai",
+        "22,7 M",
+    )
     assert row.metode == "Tender Cepat - Pascakualifikasi Satu File - Harga Terendah Sistem Gugur"
     assert row.nilai_kontrak == "Nilai Kontrak belum dibuat"
 
@@ -88,10 +85,13 @@ def test_row_hash_changes_with_any_cell():
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [("<!DOCTYPE html><html><title>Terjadi Kesalahan</title>", StaleToken),
-     ('{"draw":"1","recordsTotal":2147483647,"data":[["1', MalformedPage),
-     ('{"draw":"1"}', MalformedPage), ('{"error":"x","data":[]}', MalformedPage)],
-)  # fmt: skip
+    [
+        ("<!DOCTYPE html><html><title>Terjadi Kesalahan</title>", StaleToken),
+        ('{"draw":"1","recordsTotal":2147483647,"data":[["1', MalformedPage),
+        ('{"draw":"1"}', MalformedPage),
+        ('{"error":"x","data":[]}', MalformedPage),
+    ],
+)
 def test_bad_answers(body, error):
     with pytest.raises(error):
         parse_datatables(body)

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from lpse_crawler.parsing import MalformedPage, SpseErrorPage
-from lpse_crawler.parsing.pages import (
+from lpse_crawler.spse import MalformedPage, SpseErrorPage
+from lpse_crawler.spse.pages import (
     check_not_error,
     extract_token,
-    looks_like_html,
     parse_announcement,
     parse_schedule,
     spse_version,
 )
+from lpse_crawler.spse.values import looks_like_html
 
 RECORDED = Path(__file__).parent / "files" / "recorded"
 TEMPLATES = Path(__file__).parent / "spse_replay" / "templates"
@@ -99,9 +99,12 @@ def test_swakelola_repeated_budget_sources_are_squeezed():
 def test_schedule_rows_by_header_names():
     rows = parse_schedule(read(RECORDED / "nontender_jadwal_berubah_pontianak_10748199000.html"))
     assert [r.tahap for r in rows] == [
-        "Upload Dokumen Penawaran", "Pembukaan Dokumen Penawaran", "Evaluasi Penawaran",
-        "Klarifikasi Teknis dan Negosiasi", "Penandatanganan Kontrak",
-    ]  # fmt: skip
+        "Upload Dokumen Penawaran",
+        "Pembukaan Dokumen Penawaran",
+        "Evaluasi Penawaran",
+        "Klarifikasi Teknis dan Negosiasi",
+        "Penandatanganan Kontrak",
+    ]
     assert (rows[0].mulai, rows[0].sampai) == ("6 Februari 2026 16:05", "10 Februari 2026 12:00")
 
 
@@ -111,9 +114,14 @@ def test_schedule_parser_refuses_an_announcement():
 
 
 @pytest.mark.parametrize(
-    "title", ["Maaf, terjadi error pada aplikasi SPSE.", "Terjadi Kesalahan", "Akses Ditolak!",
-              "Halaman yang dituju tidak ditemukan"],
-)  # fmt: skip
+    "title",
+    [
+        "Maaf, terjadi error pada aplikasi SPSE.",
+        "Terjadi Kesalahan",
+        "Akses Ditolak!",
+        "Halaman yang dituju tidak ditemukan",
+    ],
+)
 def test_spse_error_pages_served_with_200_are_recognised(title):
     page = (TEMPLATES / "error.html").read_text().replace("$title", title).replace("$message", title)
     with pytest.raises(SpseErrorPage):

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lpse_crawler.parsing import MalformedPage
-from lpse_crawler.parsing.stages import canonical_stage
-from lpse_crawler.parsing.values import (
-    format_rupiah,
+from lpse_crawler.rupiah import format_rupiah
+from lpse_crawler.spse import MalformedPage
+from lpse_crawler.spse.stages import canonical_stage
+from lpse_crawler.spse.values import (
     parse_abbreviated_money,
     parse_datetime,
     parse_leading_int,
@@ -43,9 +43,16 @@ def test_money(text, rupiah):
 
 @pytest.mark.parametrize(
     ("text", "rupiah"),
-    [("22,7 M", 22_700_000_000), ("750,9 Jt", 750_900_000), ("3 M", 3_000_000_000),
-     ("19,9 Jt", 19_900_000), ("1,2 T", 1_200_000_000_000), ("500 Rb", 500_000), ("", None)],
-)  # fmt: skip
+    [
+        ("22,7 M", 22_700_000_000),
+        ("750,9 Jt", 750_900_000),
+        ("3 M", 3_000_000_000),
+        ("19,9 Jt", 19_900_000),
+        ("1,2 T", 1_200_000_000_000),
+        ("500 Rb", 500_000),
+        ("", None),
+    ],
+)
 def test_abbreviated_money(text, rupiah):
     assert parse_abbreviated_money(text) == rupiah
 
@@ -80,7 +87,7 @@ def test_bad_abbreviated_money_raises(text):
         ("31 Desember 2026 23:59", "Asia/Jakarta", datetime(2026, 12, 31, 23, 59, tzinfo=WIB)),
         ("", "Asia/Jakarta", None),
     ],
-)  # fmt: skip
+)
 def test_dates_are_aware_in_the_instance_zone(text, tz, expected):
     parsed = parse_datetime(text, tz)
     assert parsed == expected
@@ -113,12 +120,16 @@ def test_entities_are_unescaped_once():
     ("cell", "expected"),
     [
         ("Pengadaan Barang - TA 2025", ("Pengadaan Barang", [2025])),
-        ("Pekerjaan Konstruksi Terintegrasi - TA 2025,2026",
-         ("Pekerjaan Konstruksi Terintegrasi", [2025, 2026])),
-        ("Jasa Konsultansi Badan Usaha Non Konstruksi - TA 2027",
-         ("Jasa Konsultansi Badan Usaha Non Konstruksi", [2027])),
+        (
+            "Pekerjaan Konstruksi Terintegrasi - TA 2025,2026",
+            ("Pekerjaan Konstruksi Terintegrasi", [2025, 2026]),
+        ),
+        (
+            "Jasa Konsultansi Badan Usaha Non Konstruksi - TA 2027",
+            ("Jasa Konsultansi Badan Usaha Non Konstruksi", [2027]),
+        ),
     ],
-)  # fmt: skip
+)
 def test_category_and_years_are_split(cell, expected):
     assert split_category(cell) == expected
 
@@ -133,11 +144,13 @@ def test_category_without_year_is_malformed():
     [
         ("Pengumuman Pascakualifikasi [...]", "Pengumuman Pascakualifikasi"),
         ("  tender sudah   selesai ", "Tender Sudah Selesai"),
-        ("Pembukaan dan Evaluasi Penawaran File II (Harga)",
-         "Pembukaan dan Evaluasi Penawaran File II: Harga"),
+        (
+            "Pembukaan dan Evaluasi Penawaran File II (Harga)",
+            "Pembukaan dan Evaluasi Penawaran File II: Harga",
+        ),
         ("Tahap Baru Yang Belum Dikenal", "Tahap Baru Yang Belum Dikenal"),
     ],
-)  # fmt: skip
+)
 def test_stage_names_are_canonical(text, canonical):
     assert canonical_stage(text) == canonical
 

@@ -4,14 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lpse_crawler.accounts import Filter, Subscriber, UsageDaily
-from lpse_crawler.crypto import Keyring, generate_key
-from lpse_crawler.db import utcnow, wib_start_of
-from lpse_crawler.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.subscribers import create_subscriber
-from lpse_crawler.subscriptions import load_index, save_filter
-from lpse_crawler.usage import count
+from lpse_crawler.matching.saved_filters import load_index, save_filter
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.models import Filter, Subscriber
+from lpse_crawler.people.personal_data import create_subscriber
+from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import utcnow, wib_start_of
+from lpse_crawler.usage import UsageDaily, count
 
 KEYRING = Keyring.parse(generate_key("plans"))
 

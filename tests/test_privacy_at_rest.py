@@ -4,17 +4,17 @@ import logging
 
 import pytest
 
-from lpse_crawler.accounts import Subscriber
-from lpse_crawler.contact import InvalidContact
-from lpse_crawler.crypto import CryptoError, Keyring, generate_key, load_keyring
-from lpse_crawler.db import MIN_SQLITE, database
-from lpse_crawler.subscribers import (
+from lpse_crawler.people.contact import InvalidContact
+from lpse_crawler.people.crypto import CryptoError, Keyring, generate_key, load_keyring
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.personal_data import (
     create_subscriber,
     find_subscriber,
     personal_data,
     rotate_keys,
     update_personal,
 )
+from lpse_crawler.store.database import MIN_SQLITE, database
 
 OLD, NEW = generate_key("k2025"), generate_key("k2026")
 PEOPLE = [
@@ -32,9 +32,17 @@ PEOPLE = [
     },
 ]
 PLAINTEXTS = [
-    "Budi Santoso", "6281234567890", "0812-3456-7890", "budi.santoso@cvmaju.co.id", "Budi.Santoso",
-    "budi_maju", "Siti Rahmawati", "6281399887766", "siti@rahma.id", "sitirahma",
-]  # fmt: skip
+    "Budi Santoso",
+    "6281234567890",
+    "0812-3456-7890",
+    "budi.santoso@cvmaju.co.id",
+    "Budi.Santoso",
+    "budi_maju",
+    "Siti Rahmawati",
+    "6281399887766",
+    "siti@rahma.id",
+    "sitirahma",
+]
 
 
 @pytest.fixture
@@ -62,9 +70,11 @@ def test_no_plaintext_in_the_database_file_or_its_wal(subscribers, database_path
 
 def test_values_read_back_normalised(subscribers, keyring):
     assert personal_data(keyring, subscribers[0]) == {
-        "name": "Budi Santoso", "phone": "+6281234567890",
-        "email": "budi.santoso@cvmaju.co.id", "username": "budi_maju",
-    }  # fmt: skip
+        "name": "Budi Santoso",
+        "phone": "+6281234567890",
+        "email": "budi.santoso@cvmaju.co.id",
+        "username": "budi_maju",
+    }
 
 
 def test_lookup_by_phone_and_email_through_the_blind_index(subscribers, keyring):
@@ -143,9 +153,14 @@ def test_correction_and_erasure_of_one_value(subscribers, keyring):
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("phone", "12345", "WhatsApp"), ("phone", "+1 415 555 0100", "WhatsApp"), ("email", "budi@", "email"),
-     ("name", "B", "Nama"), ("username", "a b", "Username")],
-)  # fmt: skip
+    [
+        ("phone", "12345", "WhatsApp"),
+        ("phone", "+1 415 555 0100", "WhatsApp"),
+        ("email", "budi@", "email"),
+        ("name", "B", "Nama"),
+        ("username", "a b", "Username"),
+    ],
+)
 def test_bad_values_are_refused_before_anything_is_written(database, keyring, field, value, message):
     with pytest.raises(InvalidContact, match=message):
         create_subscriber(keyring, chat_id=3000, **{field: value})
@@ -153,10 +168,10 @@ def test_bad_values_are_refused_before_anything_is_written(database, keyring, fi
 
 
 def test_runtime_sqlite_is_recent_and_logged(caplog, database_path):
-    from lpse_crawler.schema import open_database
+    from lpse_crawler.store.schema import open_database
 
     database.close()
-    with caplog.at_level(logging.INFO, logger="lpse_crawler.db"):
+    with caplog.at_level(logging.INFO, logger="lpse_crawler.store.database"):
         db = open_database(f"sqlite:///{database_path}")
     assert tuple(db.server_version) >= MIN_SQLITE
     version = db.execute_sql("select sqlite_version()").fetchone()[0]

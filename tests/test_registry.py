@@ -7,8 +7,8 @@ import pytest
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
-from lpse_crawler.db import Instance
-from lpse_crawler.registry import REGISTRY_PATH, load_registry, sync_registry
+from lpse_crawler.spse.registry import REGISTRY_PATH, load_registry, sync_registry
+from lpse_crawler.store.models import Instance
 
 
 def test_registry_has_600_unique_instances_with_valid_zones():

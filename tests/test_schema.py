@@ -1,7 +1,8 @@
 """Schema by code: a fresh database and one from the previous release both open."""
 
-from lpse_crawler.db import Instance, connect_database, database
-from lpse_crawler.schema import LATEST, SchemaVersion, migrate, open_database
+from lpse_crawler.store.database import connect_database, database
+from lpse_crawler.store.models import Instance
+from lpse_crawler.store.schema import LATEST, SchemaVersion, migrate, open_database
 
 
 def test_fresh_database_is_at_the_latest_version(database):

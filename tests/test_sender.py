@@ -8,22 +8,33 @@ import pytest
 
 from bot.app import build_bot
 from bot.sender import PAUSE_KEY, Sender
-from lpse_crawler.accounts import BotState, Filter, Notification, Subscriber, UsageDaily
-from lpse_crawler.db import Tender, utcnow
 from lpse_crawler.items import TenderItem
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.store import upsert_tender
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.models import BotState, Filter, Subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.tenders import upsert_tender
+from lpse_crawler.usage import UsageDaily
 from tests.conftest import TOKEN
 
 ITEM = TenderItem(
-    instance="kemkes", kind="tender", kode="10102584000",
+    instance="kemkes",
+    kind="tender",
+    kode="10102584000",
     nama="Pembangunan Jembatan Beton <Tahap II> & Jalan",
-    instansi="Kementerian Kesehatan", satker="Sekretariat Jenderal", kategori="Pekerjaan Konstruksi",
-    tahun_anggaran=[2026], metode="Tender - Pascakualifikasi Satu File", tahap="Pengumuman Pascakualifikasi",
-    url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang", listing_hash="h",
-    hps=1_234_567_000, pagu=1_300_000_000,
+    instansi="Kementerian Kesehatan",
+    satker="Sekretariat Jenderal",
+    kategori="Pekerjaan Konstruksi",
+    tahun_anggaran=[2026],
+    metode="Tender - Pascakualifikasi Satu File",
+    tahap="Pengumuman Pascakualifikasi",
+    url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang",
+    listing_hash="h",
+    hps=1_234_567_000,
+    pagu=1_300_000_000,
     deadline=datetime(2026, 12, 10, 15, 0, tzinfo=ZoneInfo("Asia/Jakarta")),
-)  # fmt: skip
+)
 
 
 class FakeClock:
@@ -52,8 +63,11 @@ def queue(chat_ids: list[int], tenders: int = 1) -> list[Notification]:
         subscriber, _ = Subscriber.get_or_create(chat_id=chat_id)
         flt = Filter.create(subscriber=subscriber, name="Jembatan Jatim", spec="jembatan")
         for tender in Tender.select():
-            rows.append(Notification.create(subscriber=subscriber, tender=tender, filter_ids=[flt.id],
-                                            matched_words=["jembatan"]))  # fmt: skip
+            rows.append(
+                Notification.create(
+                    subscriber=subscriber, tender=tender, filter_ids=[flt.id], matched_words=["jembatan"]
+                )
+            )
     return rows
 
 

@@ -9,12 +9,14 @@ import sys
 import time
 from collections import Counter
 
-from lpse_crawler.accounts import Notification, Subscriber, UsageDaily
-from lpse_crawler.crypto import generate_key
-from lpse_crawler.db import Tender
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.schema import open_database
-from lpse_crawler.store import upsert_tender
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import generate_key
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.schema import open_database
+from lpse_crawler.store.tenders import upsert_tender
+from lpse_crawler.usage import UsageDaily
 from tests.conftest import ROOT, TOKEN
 from tests.test_sender import ITEM
 
@@ -31,19 +33,32 @@ def test_sigkill_loses_nothing(database, database_path, telegram, capsys):
     ).execute()
     database.close()  # the fixture's connection: the sender processes own the file now
     env = os.environ | {
-        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.api_url,
         "PANTAU_KEYS": generate_key("crash"),
-        "DATABASE_URL": f"sqlite:///{database_path}", "SENDER_RATE": "100", "SENDER_CLAIM_LEASE": "1",
-    }  # fmt: skip
+        "DATABASE_URL": f"sqlite:///{database_path}",
+        "SENDER_RATE": "100",
+        "SENDER_CLAIM_LEASE": "1",
+    }
     rng = random.Random(1000)
     for _ in range(KILLS):
-        process = subprocess.Popen([sys.executable, "-m", "bot", "--sender"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--sender"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(1.0, 2.0))  # start-up takes about 0.7 s; 1,000 sends take 10 s
         process.send_signal(signal.SIGKILL)
         process.wait()
-    process = subprocess.Popen([sys.executable, "-m", "bot", "--sender"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--sender"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     delivered_before_last_start = len({m["chat_id"] for m in telegram.sent})
     try:
         deadline = time.monotonic() + 120
@@ -60,10 +75,12 @@ def test_sigkill_loses_nothing(database, database_path, telegram, capsys):
         or 0
     )
     with capsys.disabled():
-        print(f"\n  sender crash test: {TOTAL} notifications, {KILLS} SIGKILLs "
-              f"({delivered_before_last_start} delivered before the last start), "
-              f"{len(per_chat)} chats reached, {duplicates} duplicates, "
-              f"{reclaimed} claims taken back")  # fmt: skip
+        print(
+            f"\n  sender crash test: {TOTAL} notifications, {KILLS} SIGKILLs "
+            f"({delivered_before_last_start} delivered before the last start), "
+            f"{len(per_chat)} chats reached, {duplicates} duplicates, "
+            f"{reclaimed} claims taken back"
+        )
     assert 0 < delivered_before_last_start < TOTAL  # the kills did interrupt the drain
     assert len(per_chat) == TOTAL  # nothing lost
     assert Notification.select().where(Notification.status != "sent").count() == 0

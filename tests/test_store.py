@@ -6,20 +6,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lpse_crawler.db import Tender, TenderListing, TenderStage
 from lpse_crawler.items import TenderItem
-from lpse_crawler.registry import load_registry, sync_registry
-from lpse_crawler.store import Outcome, listed_hashes, mark_listed, upsert_tender
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.models import Tender, TenderListing, TenderStage
+from lpse_crawler.store.tenders import Outcome, listed_hashes, mark_listed, upsert_tender
 
 ITEM = TenderItem(
-    instance="kemkes", kind="tender", kode="10102584000",
-    nama="Penyediaan BMHP Skrining Gagal Ginjal Kronik Tahap II", instansi="Kementerian Kesehatan",
-    satker="SEKRETARIAT JENDERAL", kategori="Pengadaan Barang", tahun_anggaran=[2025],
-    metode="Tender Cepat", tahap="Pengumuman Pascakualifikasi",
-    url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang", listing_hash="h1",
-    hps=22_712_345_000, hps_listing=22_700_000_000,
+    instance="kemkes",
+    kind="tender",
+    kode="10102584000",
+    nama="Penyediaan BMHP Skrining Gagal Ginjal Kronik Tahap II",
+    instansi="Kementerian Kesehatan",
+    satker="SEKRETARIAT JENDERAL",
+    kategori="Pengadaan Barang",
+    tahun_anggaran=[2025],
+    metode="Tender Cepat",
+    tahap="Pengumuman Pascakualifikasi",
+    url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang",
+    listing_hash="h1",
+    hps=22_712_345_000,
+    hps_listing=22_700_000_000,
     deadline=datetime(2025, 3, 1, 15, tzinfo=ZoneInfo("Asia/Jakarta")),
-)  # fmt: skip
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +41,9 @@ def test_new_then_unchanged_then_updated_with_stage_history():
     assert upsert_tender(replace(ITEM, tahap="Tender Sudah Selesai", listing_hash="h2")) is Outcome.UPDATED
     tender = Tender.get(Tender.kode == ITEM.kode)
     assert [s.tahap for s in tender.stages.order_by(TenderStage.id)] == [
-        "Pengumuman Pascakualifikasi", "Tender Sudah Selesai",
-    ]  # fmt: skip
+        "Pengumuman Pascakualifikasi",
+        "Tender Sudah Selesai",
+    ]
     assert tender.deadline == ITEM.deadline and tender.deadline.utcoffset().total_seconds() == 7 * 3600
     assert tender.first_seen_at <= tender.last_seen_at
 

@@ -19,23 +19,48 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "lpse_crawler" / "instances.csv"
 WITA = {
-    "Bali", "Nusa Tenggara Barat", "Nusa Tenggara Timur", "Kalimantan Selatan",
-    "Kalimantan Timur", "Kalimantan Utara", "Sulawesi Utara", "Sulawesi Tengah",
-    "Sulawesi Selatan", "Sulawesi Tenggara", "Sulawesi Barat", "Gorontalo",
-}  # fmt: skip
+    "Bali",
+    "Nusa Tenggara Barat",
+    "Nusa Tenggara Timur",
+    "Kalimantan Selatan",
+    "Kalimantan Timur",
+    "Kalimantan Utara",
+    "Sulawesi Utara",
+    "Sulawesi Tengah",
+    "Sulawesi Selatan",
+    "Sulawesi Tenggara",
+    "Sulawesi Barat",
+    "Gorontalo",
+}
 WIT = {"Maluku", "Maluku Utara", "Papua", "Papua Barat"}
 WIB_WEST_BORNEO = {"Kalimantan Barat", "Kalimantan Tengah"}
 # Instances that none of the lists places: regencies of the 2022 Papua provinces and
 # central agencies (seated in Jakarta). Geography, kept by hand.
 PROVINCE_OVERRIDES = {
-    "bovendigoelkab": "Papua Selatan", "deiyaikab": "Papua Tengah", "paniaikab": "Papua Tengah",
-    "ndugakab": "Papua Pegunungan", "yahukimokab": "Papua Pegunungan",
-    "pegafkab": "Papua Barat", "manselkab": "Papua Barat",
+    "bovendigoelkab": "Papua Selatan",
+    "deiyaikab": "Papua Tengah",
+    "paniaikab": "Papua Tengah",
+    "ndugakab": "Papua Pegunungan",
+    "yahukimokab": "Papua Pegunungan",
+    "pegafkab": "Papua Barat",
+    "manselkab": "Papua Barat",
 } | dict.fromkeys(
-    ["badanpangan", "bappenas", "bpkp", "karantinaindonesia", "kemendikdasmen", "kemenkopukm",
-     "kemenkum", "kemenpar", "kemensos", "kemkes", "komdigi", "wantannas"],
+    [
+        "badanpangan",
+        "bappenas",
+        "bpkp",
+        "karantinaindonesia",
+        "kemendikdasmen",
+        "kemenkopukm",
+        "kemenkum",
+        "kemenpar",
+        "kemensos",
+        "kemkes",
+        "komdigi",
+        "wantannas",
+    ],
     "DKI Jakarta",
-)  # fmt: skip
+)
 
 
 def timezone_for(province: str | None) -> str:
@@ -100,13 +125,15 @@ def build(lists: Path) -> list[dict]:
     instances = []
     for slug in sorted(agencies):
         province = PROVINCE_OVERRIDES.get(slug) or find_province(index, old_urls[slug], lpse_name[slug])
-        instances.append({
-            "code": slug,
-            "name": lpse_name[slug],
-            "agencies": "|".join(sorted(set(agencies[slug]))),
-            "province": province or "",
-            "timezone": timezone_for(province),
-        })  # fmt: skip
+        instances.append(
+            {
+                "code": slug,
+                "name": lpse_name[slug],
+                "agencies": "|".join(sorted(set(agencies[slug]))),
+                "province": province or "",
+                "timezone": timezone_for(province),
+            }
+        )
     return instances
 
 

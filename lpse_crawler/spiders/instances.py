@@ -6,8 +6,8 @@ Cron runs `scrapy crawl lpse` (every active instance, one process) or
 
 import re
 
-from lpse_crawler.registry import load_registry
 from lpse_crawler.spiders.spse import SpseSpider
+from lpse_crawler.spse.registry import load_registry
 
 
 class AllInstancesSpider(SpseSpider):

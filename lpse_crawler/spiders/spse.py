@@ -15,14 +15,11 @@ import scrapy
 from scrapy.http import FormRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from lpse_crawler import crawl_state, store
-from lpse_crawler.coverage import Outcome, Walk
-from lpse_crawler.crawl_state import InstanceHealth, Session
-from lpse_crawler.db import Instance
 from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
-from lpse_crawler.parsing import MalformedPage, StaleToken
-from lpse_crawler.parsing.listing import (
+from lpse_crawler.spse import MalformedPage, StaleToken
+from lpse_crawler.spse.coverage import Outcome, Walk
+from lpse_crawler.spse.listing import (
     LAYOUTS,
     KindLayout,
     ListingRow,
@@ -30,15 +27,18 @@ from lpse_crawler.parsing.listing import (
     parse_datatables,
     parse_listing_row,
 )
-from lpse_crawler.parsing.pages import (
+from lpse_crawler.spse.pages import (
     check_not_error,
     extract_token,
     parse_announcement,
     parse_schedule,
     spse_version,
 )
-from lpse_crawler.registry import base_url_problem, load_registry, sync_registry
-from lpse_crawler.schema import open_database
+from lpse_crawler.spse.registry import base_url_problem, load_registry, sync_registry
+from lpse_crawler.store import crawl_state, tenders
+from lpse_crawler.store.crawl_state import InstanceHealth, Session
+from lpse_crawler.store.models import Instance
+from lpse_crawler.store.schema import open_database
 
 
 @dataclass
@@ -98,8 +98,11 @@ class SpseSpider(scrapy.Spider):
             rows = {i.code: i for i in query.where(Instance.code.in_(self.instance_codes))}
             unknown = sorted(set(self.instance_codes) - set(rows))
             if unknown:
-                self.logger.error("Unknown instance code(s), not crawled: %s (see lpse_crawler/instances.csv "
-                                  "or the instance table)", ", ".join(unknown))  # fmt: skip
+                self.logger.error(
+                    "Unknown instance code(s), not crawled: %s (see lpse_crawler/instances.csv "
+                    "or the instance table)",
+                    ", ".join(unknown),
+                )
             return [rows[c] for c in self.instance_codes if c in rows]
         return list(query.where(Instance.active == True))  # noqa: E712
 
@@ -179,9 +182,15 @@ class SpseSpider(scrapy.Spider):
             callback=self.parse_rows,
             errback=self.on_error,
             dont_filter=True,
-            meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar,
-                  "year_index": year_index, "start": start, "handle_httpstatus_list": [403]},
-        )  # fmt: skip
+            meta={
+                "state": state,
+                "instance": state.instance,
+                "cookiejar": state.cookiejar,
+                "year_index": year_index,
+                "start": start,
+                "handle_httpstatus_list": [403],
+            },
+        )
 
     def parse_rows(self, response: Response):
         state: KindCrawl = response.meta["state"]
@@ -246,8 +255,8 @@ class SpseSpider(scrapy.Spider):
     def _sort_rows(self, state: KindCrawl, rows: list[ListingRow]) -> tuple[set[str], list[str]]:
         """(codes of new or changed rows not fetched yet this cycle, codes of stored rows seen again)."""
         kodes = [r.kode for r in rows]
-        listed = store.listed_hashes(state.instance, state.layout.kind, kodes)
-        elsewhere = store.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
+        listed = tenders.listed_hashes(state.instance, state.layout.kind, kodes)
+        elsewhere = tenders.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
         to_fetch, seen_again = set(), []
         for row in rows:
             if (listed.get(row.kode) or elsewhere.get(row.kode)) == row.row_hash:
@@ -276,9 +285,14 @@ class SpseSpider(scrapy.Spider):
         self.details_left[state.instance] -= 1
         url = f"{state.base}/{state.layout.announcement_path.format(kode=row.kode)}"
         yield self._request(
-            state, url, self.parse_announcement_page, errback=self.on_detail_error,
-            referer=state.listing_url, row=row, cells=cells,
-        )  # fmt: skip
+            state,
+            url,
+            self.parse_announcement_page,
+            errback=self.on_detail_error,
+            referer=state.listing_url,
+            row=row,
+            cells=cells,
+        )
 
     def parse_announcement_page(self, response: Response):
         state: KindCrawl = response.meta["state"]
@@ -289,10 +303,16 @@ class SpseSpider(scrapy.Spider):
             return
         schedule_url = response.urljoin(announcement.schedule_url or "jadwal")
         yield self._request(
-            state, schedule_url, self.parse_schedule_page, errback=self.on_detail_error,
-            referer=response.url, row=response.meta["row"], cells=response.meta["cells"],
-            announcement=announcement, announcement_url=response.url,
-        )  # fmt: skip
+            state,
+            schedule_url,
+            self.parse_schedule_page,
+            errback=self.on_detail_error,
+            referer=response.url,
+            row=response.meta["row"],
+            cells=response.meta["cells"],
+            announcement=announcement,
+            announcement_url=response.url,
+        )
 
     def parse_schedule_page(self, response: Response):
         state: KindCrawl = response.meta["state"]
@@ -340,10 +360,13 @@ class SpseSpider(scrapy.Spider):
     def _request(self, state: KindCrawl, url: str, callback, errback=None, referer=None, **meta):
         headers = {"Referer": referer} if referer else {}
         return Request(
-            url, callback=callback, errback=errback or self.on_error, headers=headers,
+            url,
+            callback=callback,
+            errback=errback or self.on_error,
+            headers=headers,
             dont_filter=True,
             meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar, **meta},
-        )  # fmt: skip
+        )
 
 
 WALK_STOPPED = {

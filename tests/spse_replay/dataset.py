@@ -122,9 +122,8 @@ class Dataset:
 
     def listed(self, slug: str, kind: str, year: int) -> list[Package]:
         return [
-            p for p in self.packages.values()
-            if p.kind == kind and slug in p.instances and year in p.years
-        ]  # fmt: skip
+            p for p in self.packages.values() if p.kind == kind and slug in p.instances and year in p.years
+        ]
 
     def get(self, slug: str, kind: str, kode: str) -> Package | None:
         package = self.packages.get((kind, kode))

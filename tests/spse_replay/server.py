@@ -24,12 +24,28 @@ TEMPLATES = {
     p.stem: Template(p.read_text(encoding="utf-8"))
     for p in (__import__("pathlib").Path(__file__).parent / "templates").glob("*.html")
 }
-MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember"]  # fmt: skip
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
 KINDS = {"lelang": "tender", "nontender": "nontender"}
 ENDPOINTS = {"lelang": "tender", "pl": "nontender"}
-DETAIL_TABS = {("lelang", "pengumumanlelang"), ("lelang", "jadwal"),
-               ("nontender", "pengumumanpl"), ("nontender", "jadwal")}  # fmt: skip
+DETAIL_TABS = {
+    ("lelang", "pengumumanlelang"),
+    ("lelang", "jadwal"),
+    ("nontender", "pengumumanpl"),
+    ("nontender", "jadwal"),
+}
 
 
 @dataclass
@@ -158,14 +174,19 @@ class SpseHandler(BaseHTTPRequestHandler):
         token, session_id = secrets.token_hex(20), str(uuid.uuid4())
         with self.replay.lock:
             self.replay.tokens[session_id] = token
-        cookie = (f"SPSE_SESSION={secrets.token_hex(20)}-___AT={token}&___TS={int(time.time() * 1000)}"
-                  f"&___ID={session_id}; Path=/; HttpOnly")  # fmt: skip
+        cookie = (
+            f"SPSE_SESSION={secrets.token_hex(20)}-___AT={token}&___TS={int(time.time() * 1000)}"
+            f"&___ID={session_id}; Path=/; HttpOnly"
+        )
         page = TEMPLATES["listing"].substitute(
-            title="Daftar Paket", slug=slug, token=token, default_year=2026,
+            title="Daftar Paket",
+            slug=slug,
+            token=token,
+            default_year=2026,
             endpoint="dt/lelang" if listing == "lelang" else "dt/pl",
             table_id="tbllelang" if listing == "lelang" else "tblnontender",
             year_options="".join(f"<option value='{y}'>{y}</option>" for y in range(2024, 2028)),
-        )  # fmt: skip
+        )
         self._send(200, page, "text/html", {"Set-Cookie": cookie})
 
     def _datatables(self, slug: str, kind: str, query: dict, form: dict, fault: Fault | None) -> None:
@@ -195,8 +216,14 @@ class SpseHandler(BaseHTTPRequestHandler):
             page = [[str(99_000_000_000 - (start + i) * 1000), *template[1:]] for i in range(length)]
         if fault and fault.kind == "columns" and fault.spend():
             page = [row + ["extra"] for row in page]
-        payload = json.dumps({"draw": (form.get("draw") or ["1"])[0], "recordsTotal": 2147483647,
-                              "recordsFiltered": 2147483647, "data": page})  # fmt: skip
+        payload = json.dumps(
+            {
+                "draw": (form.get("draw") or ["1"])[0],
+                "recordsTotal": 2147483647,
+                "recordsFiltered": 2147483647,
+                "data": page,
+            }
+        )
         if fault and fault.kind == "malformed_json" and fault.spend():
             payload = payload[: len(payload) // 2]
         self._send(200, payload, "application/json")
@@ -233,22 +260,34 @@ def render_announcement(slug: str, p: Package) -> str:
     tender = p.kind == "tender"
     kbli_rows = f"<tr><td>{p.kbli[0]}</td><td>{p.kbli[1]}</td><td>KBLI 2020</td></tr>" if p.kbli else ""
     values = dict(
-        slug=slug, kode=p.kode, nama=nama.strip(), badges=f"<span{badges}" if badges else "",
-        tanggal_pembuatan=id_date(p.tanggal_pembuatan), tahap=html.escape(p.cells[3]),
-        instansi=html.escape(p.cells[2]), satker=html.escape(p.satker),
+        slug=slug,
+        kode=p.kode,
+        nama=nama.strip(),
+        badges=f"<span{badges}" if badges else "",
+        tanggal_pembuatan=id_date(p.tanggal_pembuatan),
+        tahap=html.escape(p.cells[3]),
+        instansi=html.escape(p.cells[2]),
+        satker=html.escape(p.satker),
         kategori=p.cells[8 if tender else 6].rsplit(" - TA ", 1)[0],
         metode=" - ".join(p.cells[i] for i in ((6, 5, 7) if tender else (5,))),
-        tahun=p.years[0], pagu=rupiah(p.pagu), hps=rupiah(p.hps), lokasi=html.escape(p.lokasi),
-        kualifikasi=p.kualifikasi or "", kbli_rows=kbli_rows,
-    )  # fmt: skip
+        tahun=p.years[0],
+        pagu=rupiah(p.pagu),
+        hps=rupiah(p.hps),
+        lokasi=html.escape(p.lokasi),
+        kualifikasi=p.kualifikasi or "",
+        kbli_rows=kbli_rows,
+    )
     return TEMPLATES["pengumumanlelang" if tender else "pengumumanpl"].substitute(values)
 
 
 def render_schedule(slug: str, p: Package) -> str:
     start = p.tanggal_pembuatan.replace(hour=8)
     return TEMPLATES["jadwal"].substitute(
-        slug=slug, kode=p.kode, nama=html.escape(p.cells[1].split("<span")[0].strip()),
+        slug=slug,
+        kode=p.kode,
+        nama=html.escape(p.cells[1].split("<span")[0].strip()),
         first_stage="Pengumuman Pascakualifikasi" if p.kind == "tender" else "Undangan",
-        start=id_date(start, True), deadline=id_date(p.deadline, True),
+        start=id_date(start, True),
+        deadline=id_date(p.deadline, True),
         after=id_date(p.deadline.replace(minute=59), True),
-    )  # fmt: skip
+    )

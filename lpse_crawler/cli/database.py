@@ -1,0 +1,126 @@
+"""`db` and `keys`: schema, statistics, consistent backups; key generation, rotation, checks."""
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from lpse_crawler.cli.common import audited, db_command, emit, keyring
+from lpse_crawler.people.crypto import CryptoError, generate_key
+from lpse_crawler.people.models import Payment, Subscriber
+from lpse_crawler.people.personal_data import rotate_keys
+from lpse_crawler.store.database import database, database_url
+from lpse_crawler.store.models import CRAWLER_MODELS
+from lpse_crawler.store.schema import ACCOUNT_MODELS, LATEST, SchemaVersion, migrate
+
+ENCRYPTED = [
+    (Subscriber, ["name_enc", "phone_enc", "email_enc", "username_enc"]),
+    (Payment, ["reference_enc"]),
+]
+
+
+@click.group(help="The database: create, migrate, inspect, back up.")
+def db():
+    pass
+
+
+@db.command("init")
+@db_command
+def init():
+    """Create the database and its tables (DATABASE_URL).  Example: python cli.py db init"""
+    click.echo(f"database ready at schema version {LATEST}: {database_url()}")
+
+
+@db.command("migrate")
+@db_command
+def migrate_command():
+    """Bring an older database up to date.  Example: python cli.py db migrate"""
+    applied = migrate(database.obj)
+    click.echo(f"applied migrations {applied}" if applied else f"already at schema version {LATEST}")
+
+
+@db.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@db_command
+def stats(as_json):
+    """Rows per table, schema and SQLite versions.  Example: python cli.py db stats --json"""
+    data = {m._meta.table_name: m.select().count() for m in CRAWLER_MODELS + ACCOUNT_MODELS}
+    data["schema_version"] = SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar()
+    data["sqlite"] = database.execute_sql("select sqlite_version()").fetchone()[0]
+    emit([{"what": k, "value": v} for k, v in data.items()] if not as_json else data, as_json)
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@db_command
+def backup(path: Path):
+    """A consistent online copy (VACUUM INTO), safe while the crawler and bot write.
+
+    Example: python cli.py db backup /var/backups/pantau-$(date +%F).db
+    """
+    if path.exists():
+        raise click.ClickException(f"{path} exists: choose a new file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    database.execute_sql("VACUUM INTO ?", (str(path),))
+    click.echo(f"backup written to {path} ({path.stat().st_size:,} bytes)")
+
+
+@click.group(help="Encryption keys for personal data (PANTAU_KEYS or PANTAU_KEY_FILE).")
+def keys():
+    pass
+
+
+@keys.command("generate")
+@click.argument("key_id", default="k1")
+def generate(key_id):
+    """Print a new key entry `id:base64key` (put it first in PANTAU_KEYS to make it primary).
+
+    Example: python cli.py keys generate k2027
+    """
+    try:
+        click.echo(generate_key(key_id))
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@keys.command("rotate")
+@db_command
+def rotate():
+    """Re-encrypt every personal value under the primary key, with progress.
+
+    Keep the old key in the keyring (after the new one) until this finishes.
+    Example: PANTAU_KEYS="k2027:...,k2026:..." python cli.py keys rotate
+    """
+    ring = keyring()
+    total = Subscriber.select().count() + Payment.select().where(Payment.reference_enc.is_null(False)).count()
+    with click.progressbar(length=total, label=f"re-encrypting under {ring.primary}") as bar:
+        done = rotate_keys(ring, progress=lambda n, _total: bar.update(n - bar.pos))
+    audited("keys.rotate", None, f"{done} rows to {ring.primary}")
+    click.echo(f"{done} rows now under key {ring.primary}; the old key can be removed from the keyring")
+
+
+@keys.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@db_command
+def check(as_json):
+    """Decrypt every stored value; count values per key id and failures.
+
+    Example: python cli.py keys check
+    """
+    ring = keyring()
+    by_key, failures = Counter(), []
+    for model, columns in ENCRYPTED:
+        table = model._meta.table_name
+        for row in model.select():
+            for column in columns:
+                token = getattr(row, column)
+                if token is None:
+                    continue
+                try:
+                    ring.decrypt(token, table, column, row.id)
+                    by_key[ring.key_id_of(token)] += 1
+                except CryptoError as exc:
+                    failures.append(str(exc))
+    emit({"values_by_key": dict(by_key), "failures": failures, "primary": ring.primary}, as_json)
+    if failures:
+        raise click.ClickException(f"{len(failures)} values do not decrypt")

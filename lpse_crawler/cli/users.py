@@ -1,0 +1,212 @@
+"""`users`: list, show, add, correct, plan, pause/resume, export and erase subscribers."""
+
+import json
+
+import click
+
+from lpse_crawler.cli.common import actor, audited, db_command, emit, find_person, keyring, mask
+from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
+from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
+from lpse_crawler.people.plans import PLANS, paid_until
+from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
+from lpse_crawler.store.database import utcnow, write_transaction
+
+WHO = click.argument("who", metavar="ID")
+WHO_HELP = "ID is a subscriber id, chat:<telegram chat id>, a phone number or an email."
+
+
+@click.group(help=f"Subscribers and their personal data. {WHO_HELP}")
+def users():
+    pass
+
+
+def row(subscriber: Subscriber, values: dict | None, reveal: bool) -> dict:
+    shown = values if reveal else {k: mask(v) for k, v in (values or {}).items()}
+    return {
+        "id": subscriber.id,
+        "chat_id": subscriber.chat_id,
+        "plan": subscriber.plan,
+        "plan_expires_at": subscriber.plan_expires_at,
+        "status": subscriber.status,
+        **(shown or {}),
+    }
+
+
+@users.command("list")
+@click.option("--plan", type=click.Choice(sorted(PLANS)), help="Only subscribers on this plan.")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in SubscriberStatus if s != SubscriberStatus.DELETED]),
+    help="Only this status.",
+)
+@click.option("--reveal", is_flag=True, help="Show personal fields in clear (audited; needs the key).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@db_command
+def list_users(plan, status, reveal, as_json):
+    """List subscribers, personal fields masked.
+
+    Example: python cli.py users list --plan pro --status active
+    """
+    query = Subscriber.select().order_by(Subscriber.id)
+    if plan:
+        query = query.where(Subscriber.plan == plan)
+    if status:
+        query = query.where(Subscriber.status == status)
+    ring = keyring()
+    rows = [row(s, personal_data(ring, s), reveal) for s in query]
+    if reveal:
+        audited("users.list.reveal", None, f"{len(rows)} subscribers")
+    emit(
+        rows,
+        as_json,
+        [
+            ("id", "ID"),
+            ("chat_id", "CHAT"),
+            ("name", "NAME"),
+            ("phone", "PHONE"),
+            ("email", "EMAIL"),
+            ("plan", "PLAN"),
+            ("status", "STATUS"),
+        ],
+    )
+
+
+@users.command("show")
+@WHO
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@db_command
+def show(who, as_json):
+    """Show one subscriber in clear (audited).
+
+    Example: python cli.py users show budi@cvmaju.co.id
+    """
+    ring = keyring()
+    subscriber = find_person(ring, who)
+    data = row(subscriber, personal_data(ring, subscriber), reveal=True)
+    data["filters"] = [f.spec for f in subscriber.filters.order_by(Filter.id)]
+    audited("users.show", subscriber.id)
+    emit(data, as_json)
+
+
+@users.command("add")
+@click.option("--chat-id", type=int, required=True, help="Telegram chat id.")
+@click.option("--name", help="Full name.")
+@click.option("--phone", help="WhatsApp number, e.g. 0812-3456-7890.")
+@click.option("--email", help="Email address.")
+@db_command
+def add(chat_id, name, phone, email):
+    """Add a subscriber (starts a trial; consent is given in the bot with /start).
+
+    Example: python cli.py users add --chat-id 123456 --name "Budi Santoso" --phone 081234567890
+    """
+    if Subscriber.get_or_none(Subscriber.chat_id == chat_id):
+        raise click.ClickException(f"chat {chat_id} already has a subscriber")
+    subscriber = create_subscriber(keyring(), chat_id, name=name, phone=phone, email=email)
+    audited("users.add", subscriber.id)
+    click.echo(f"added subscriber {subscriber.id}")
+
+
+@users.command("update")
+@WHO
+@click.option("--name", help="Corrected full name.")
+@click.option("--phone", help="Corrected WhatsApp number.")
+@click.option("--email", help="Corrected email address.")
+@db_command
+def update(who, name, phone, email):
+    """Correct personal data (the right to rectification).
+
+    Example: python cli.py users update 42 --email budi@baru.id
+    """
+    values = {k: v for k, v in {"name": name, "phone": phone, "email": email}.items() if v is not None}
+    if not values:
+        raise click.ClickException("nothing to change: give --name, --phone or --email")
+    ring = keyring()
+    subscriber = find_person(ring, who)
+    update_personal(ring, subscriber, **values)
+    audited("users.update", subscriber.id, ",".join(sorted(values)))
+    click.echo(f"updated {', '.join(sorted(values))} of subscriber {subscriber.id}")
+
+
+@users.command("plan")
+@WHO
+@click.argument("plan", type=click.Choice(sorted(PLANS)))
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the plan (YYYY-MM-DD).")
+@db_command
+def set_plan(who, plan, until):
+    """Put a subscriber on a plan until a date.
+
+    Example: python cli.py users plan 42 pro --until 2027-01-31
+    """
+    expires = None
+    if plan != "free":
+        if until is None:
+            raise click.ClickException("--until is required for plans other than free")
+        expires = paid_until(until.date())
+        if expires <= utcnow():
+            raise click.ClickException(f"--until {until:%Y-%m-%d} is in the past")
+    subscriber = find_person(None, who)
+    with write_transaction():
+        Subscriber.update(plan=plan, plan_expires_at=expires).where(Subscriber.id == subscriber.id).execute()
+    audited("users.plan", subscriber.id, plan)
+    click.echo(f"subscriber {subscriber.id} is on {plan}" + (f" until {until:%Y-%m-%d}" if expires else ""))
+
+
+def _set_status(who: str, status: str) -> None:
+    subscriber = find_person(None, who)
+    with write_transaction():
+        Subscriber.update(status=status).where(Subscriber.id == subscriber.id).execute()
+    audited(f"users.{status}", subscriber.id)
+    click.echo(f"subscriber {subscriber.id} is {status}")
+
+
+@users.command("pause")
+@WHO
+@db_command
+def pause(who):
+    """Pause a subscriber's alerts.  Example: python cli.py users pause 42"""
+    _set_status(who, SubscriberStatus.PAUSED)
+
+
+@users.command("resume")
+@WHO
+@db_command
+def resume(who):
+    """Resume a subscriber's alerts.  Example: python cli.py users resume 42"""
+    _set_status(who, SubscriberStatus.ACTIVE)
+
+
+@users.command("export")
+@WHO
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+@db_command
+def export(who, output):
+    """Everything held about one person, as one JSON document (right of access; audited).
+
+    Example: python cli.py users export chat:123456 -o budi.json
+    """
+    ring = keyring()
+    subscriber = find_person(ring, who)
+    audited("users.export", subscriber.id)
+    output.write(json.dumps(export_subscriber(ring, subscriber), ensure_ascii=False, indent=2) + "\n")
+
+
+@users.command("delete")
+@WHO
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@db_command
+def delete(who, yes):
+    """Erase a person: every row about them, payments unlinked, disk pages wiped (audited).
+
+    Example: python cli.py users delete 42 --yes
+    """
+    subscriber = find_person(None, who)
+    if not yes:
+        click.confirm(
+            f"Erase subscriber {subscriber.id} and all their data? This cannot be undone", abort=True
+        )
+    removed = erase_subscriber(subscriber, actor=actor())
+    click.echo(
+        f"erased subscriber {subscriber.id}: " + ", ".join(f"{n} {what}" for what, n in removed.items())
+    )

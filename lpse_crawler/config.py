@@ -1,0 +1,102 @@
+"""Every environment variable the service reads, each with its one default, read here only.
+
+`.env.example` lists the same variables with the same defaults (a test holds the two
+together). An empty value means the default. A value that does not parse is a
+`ConfigError` whose message names the variable, for a one-line error.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A variable is set to something that cannot be used; the message says which."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    kind: str  # 'text' | 'int' | 'number' | 'flag'
+    meaning: str
+
+
+VARIABLES = {
+    v.name: v
+    for v in [
+        # database
+        Variable("DATABASE_URL", "sqlite:///data/pantau.db", "text", "database (peewee db_url syntax)"),
+        Variable("SQLITE_BUSY_TIMEOUT_MS", "10000", "int", "ms a writer waits for another's lock"),
+        Variable("SQLITE_MAX_SIZE_MB", "0", "number", "cap on the SQLite file (0: none)"),
+        # crawl
+        Variable("LPSE_BASE_URL", "https://spse.inaproc.id", "text", "SPSE host; instances are paths"),
+        Variable("LPSE_YEARS", "", "text", "fiscal years polled (empty: this year and next)"),
+        Variable("LPSE_PAGE_SIZE", "100", "int", "rows per DataTables page"),
+        Variable("LPSE_DETAIL_ATTEMPTS", "5", "int", "failures before a package is tried daily"),
+        Variable("LPSE_MAX_PAGES", "50", "int", "listing pages per instance, kind, year and cycle"),
+        Variable("LPSE_MAX_DETAILS", "500", "int", "packages fetched per instance and cycle"),
+        Variable("LPSE_FAIL_AFTER", "1", "int", "failures in a row before an instance fails the crawl"),
+        Variable("LPSE_DOWNLOAD_MAXSIZE", "8388608", "int", "largest response accepted, bytes"),
+        Variable("LPSE_CONCURRENCY", "2", "int", "requests in flight to the host"),
+        Variable("LPSE_DOWNLOAD_DELAY", "1.0", "number", "seconds between requests"),
+        Variable("LPSE_AUTOTHROTTLE", "1", "flag", "adapt the delay to the host's latency"),
+        Variable("LPSE_DOWNLOAD_TIMEOUT", "30", "number", "seconds before a request times out"),
+        Variable("LPSE_RETRY_TIMES", "3", "int", "retries of a 5xx or timeout"),
+        Variable("LPSE_RETRY_BACKOFF", "2.0", "number", "seconds before the first retry, doubled"),
+        Variable("LPSE_429_PAUSE", "60", "number", "seconds paused after a 429 without Retry-After"),
+        Variable("LPSE_PROXY", "", "text", "outbound proxy for SPSE requests"),
+        Variable("LPSE_CONTACT", "ops@pantaulpse.id", "text", "contact address in the User-Agent"),
+        Variable("LPSE_USER_AGENT", "", "text", "the whole User-Agent (empty: built from the contact)"),
+        Variable("LPSE_BROWSER", "1", "flag", "solve Cloudflare challenges in Chromium"),
+        Variable("CHROMIUM_PATH", "/usr/bin/chromium", "text", "Debian's Chromium"),
+        Variable("LOG_LEVEL", "INFO", "text", "crawl log level"),
+        # keys
+        Variable("PANTAU_KEYS", "", "text", "keyring id:base64key,... (first is primary)"),
+        Variable("PANTAU_KEY_FILE", "", "text", "file with one id:base64key a line"),
+        # bot
+        Variable("TELEGRAM_BOT_TOKEN", "", "text", "the bot's token (required by the bot)"),
+        Variable("TELEGRAM_API_URL", "https://api.telegram.org", "text", "Bot API server"),
+        Variable("BOT_ADMIN_IDS", "", "text", "comma-separated admin chat ids"),
+        Variable("SENDER_RATE", "30", "number", "messages per second overall"),
+        Variable("SENDER_PER_CHAT_INTERVAL", "1.0", "number", "seconds between two messages to a chat"),
+        Variable("SENDER_MAX_ATTEMPTS", "6", "int", "network errors before a notification is dead"),
+        Variable("SENDER_CLAIM_LEASE", "60", "number", "seconds before a crashed claim is retried"),
+        # operators
+        Variable("PANTAU_OPERATOR", "", "text", "who acts, for the audit trail (empty: login name)"),
+        Variable("RETENTION_DAYS", "180", "int", "days a closed package is kept"),
+        Variable("SELLER_INFO", "Pantau LPSE", "text", "the seller on invoices"),
+        Variable(
+            "PAYMENT_INFO",
+            "Transfer ke rekening yang diberikan admin; ketik /bantuan.",
+            "text",
+            "how to pay, shown by /paket",
+        ),
+    ]
+}
+_CONVERT = {"text": str, "int": int, "number": float}
+_FLAG_WORDS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+_KIND_WORDS = {"int": "a whole number", "number": "a number", "flag": "1 or 0"}
+
+
+def get(name: str, env: Mapping[str, str] | None = None):
+    """The value of variable `name` from `env` (default: the process environment), typed."""
+    variable = VARIABLES[name]
+    raw = (os.environ if env is None else env).get(name, "").strip() or variable.default
+    try:
+        if variable.kind == "flag":
+            return _FLAG_WORDS[raw.lower()]
+        return _CONVERT[variable.kind](raw)
+    except (KeyError, ValueError):
+        raise ConfigError(
+            f"{name}={raw!r} is not {_KIND_WORDS[variable.kind]} (default {variable.default})"
+        ) from None

@@ -1,0 +1,1 @@
+"""Subscribers' filters: the filter language, the compiled index, saving filters, matching packages."""

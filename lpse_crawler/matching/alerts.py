@@ -1,0 +1,48 @@
+"""Match stored packages marked "to match" against the filter index and queue their alerts.
+
+The store stage marks a package in the transaction that stores it (or a new listing of it);
+`match_tender` queues its notifications and clears the mark in one transaction. A crash in
+between leaves the mark, and the next crawl finishes those packages first.
+"""
+
+from lpse_crawler.matching.index import FilterIndex, tender_facts
+from lpse_crawler.matching.saved_filters import Registry
+from lpse_crawler.outbox import enqueue
+from lpse_crawler.store.database import write_transaction
+from lpse_crawler.store.models import Tender, TenderListing
+
+
+def unmatched() -> list[int]:
+    """Ids of packages stored but not matched yet (a crash came between the two)."""
+    return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending == True).tuples()]  # noqa: E712
+
+
+def match_tender(index: FilterIndex, registry: Registry, tender_id: int) -> int:
+    """Queue one notification per fitting subscriber and clear the mark; returns how many
+    were queued. A filter never receives a package stored before the filter was saved."""
+    tender = Tender.get_by_id(tender_id)
+    listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
+    instances = {code for (code,) in listings.tuples()}
+    provinces = {registry.province_of[c] for c in instances if c in registry.province_of}
+    facts = tender_facts(
+        nama=tender.nama,
+        instances=instances,
+        provinces=provinces,
+        instansi=tender.instansi,
+        kategori=tender.kategori,
+        kind=tender.kind,
+        kbli=tender.kbli,
+        size=tender.kualifikasi_usaha,
+        hps=tender.hps,
+        pagu=tender.pagu,
+        hps_listing=tender.hps_listing,
+    )
+    fitting = [m for m in index.match(facts) if existed_before(m.filter, tender.first_seen_at)]
+    with write_transaction():
+        queued = enqueue(tender.id, fitting) if fitting else 0
+        Tender.update(match_pending=False).where(Tender.id == tender.id).execute()
+    return queued
+
+
+def existed_before(compiled, moment) -> bool:
+    return compiled.created_at is None or compiled.created_at <= moment

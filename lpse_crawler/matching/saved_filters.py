@@ -1,0 +1,82 @@
+"""Saving subscribers' filters within their plan, and loading all of them for matching."""
+
+from collections import defaultdict
+
+from lpse_crawler.matching.filters import FilterError, FilterSpec, parse_filter
+from lpse_crawler.matching.index import CompiledFilter, FilterIndex
+from lpse_crawler.matching.textmatch import words
+from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
+from lpse_crawler.people.plans import check_filter_limits, effective_plan
+from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.models import Instance
+
+
+class Registry:
+    """Instance codes and provinces as the filter language needs them."""
+
+    def __init__(self):
+        rows = list(Instance.select(Instance.code, Instance.province))
+        self.codes = {r.code for r in rows}
+        self.province_of = {r.code: r.province for r in rows if r.province}
+        self.by_province: dict[str, set[str]] = defaultdict(set)
+        for code, province in self.province_of.items():
+            self.by_province[province].add(code)
+        self.province_names = {" ".join(words(p)): p for p in self.by_province}
+
+    def parse(self, text: str) -> FilterSpec:
+        return parse_filter(text, self.codes, self.province_names)
+
+    def instance_count(self, spec: FilterSpec) -> int:
+        return len(spec.instances | {c for p in spec.provinces for c in self.by_province.get(p, ())})
+
+
+def save_filter(subscriber: Subscriber, name: str, text: str, registry: Registry | None = None) -> Filter:
+    """Check and save a filter; FilterError or PlanLimitError say what is wrong (Indonesian)."""
+    registry = registry or Registry()
+    spec = registry.parse(text)
+    name = " ".join(name.split())[:60]
+    if not name:
+        raise FilterError("Beri nama filter, mis. 'Jembatan Jatim'.")
+    with write_transaction():
+        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow())
+        active = Filter.select().where(Filter.subscriber == subscriber, Filter.active == True).count()  # noqa: E712
+        check_filter_limits(plan, active + 1, registry.instance_count(spec), spec.keyword_count)
+        return Filter.create(subscriber=subscriber, name=name, spec=text.strip())
+
+
+def load_index(registry: Registry | None = None) -> tuple[FilterIndex, Registry]:
+    """Every active filter of every active subscriber, compiled.
+
+    A subscriber whose paid plan or trial expired keeps all filters, but only the oldest
+    ones the free plan allows are matched. A filter whose text no longer parses (say, an
+    instance was removed) is left out, never guessed at.
+    """
+    registry = registry or Registry()
+    now = utcnow()
+    query = (
+        Filter.select(
+            Filter.id,
+            Filter.name,
+            Filter.spec,
+            Filter.created_at,
+            Subscriber.id,
+            Subscriber.plan,
+            Subscriber.plan_expires_at,
+        )
+        .join(Subscriber)
+        .where(Filter.active == True, Subscriber.status == SubscriberStatus.ACTIVE)  # noqa: E712
+        .order_by(Filter.id)
+    )
+    compiled, used = [], defaultdict(int)
+    for row in query:
+        owner = row.subscriber
+        if used[owner.id] >= effective_plan(owner.plan, owner.plan_expires_at, now).max_filters:
+            continue
+        try:
+            compiled.append(
+                CompiledFilter(row.id, owner.id, row.name, registry.parse(row.spec), row.created_at)
+            )
+        except FilterError:
+            continue
+        used[owner.id] += 1
+    return FilterIndex(compiled, registry.by_province), registry

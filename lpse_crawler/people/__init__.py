@@ -1,0 +1,1 @@
+"""Subscribers and their personal data: encryption, contacts, plans, privacy rights, audit."""

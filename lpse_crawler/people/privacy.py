@@ -1,0 +1,100 @@
+"""Data rights: export everything held about one subscriber; erase it for good."""
+
+from peewee import JOIN
+
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people import audit
+from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.crypto import Keyring
+from lpse_crawler.people.models import BotState, Filter, Payment, Subscriber, chat_state_key
+from lpse_crawler.people.personal_data import personal_data
+from lpse_crawler.store.database import wipe_wal, write_transaction
+from lpse_crawler.store.models import Tender
+
+EXPORT_VERSION = 1
+
+
+def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
+    """One JSON-ready document: profile, filters, notifications, payments, audit of requests."""
+    payment_table = Payment._meta.table_name
+    notifications = (
+        Notification.select(Notification, Tender.kode, Tender.nama)
+        .join(Tender, JOIN.LEFT_OUTER)
+        .where(Notification.subscriber == subscriber)
+        .order_by(Notification.id)
+    )
+    return {
+        "format": "pantau-lpse-export",
+        "version": EXPORT_VERSION,
+        "profile": {
+            "id": subscriber.id,
+            "telegram_chat_id": subscriber.chat_id,
+            **personal_data(keyring, subscriber),
+            "plan": subscriber.plan,
+            "plan_expires_at": _iso(subscriber.plan_expires_at),
+            "status": subscriber.status,
+            "consent_at": _iso(subscriber.consent_at),
+            "language": subscriber.language,
+            "created_at": _iso(subscriber.created_at),
+        },
+        "filters": [
+            {"id": f.id, "name": f.name, "spec": f.spec, "active": f.active, "created_at": _iso(f.created_at)}
+            for f in subscriber.filters.order_by(Filter.id)
+        ],
+        "notifications": [
+            {
+                "id": n.id,
+                "package_code": n.tender.kode if n.tender_id else None,
+                "package_name": n.tender.nama if n.tender_id else None,
+                "announcement": n.body,
+                "status": n.status,
+                "matched_words": n.matched_words,
+                "filter_ids": n.filter_ids,
+                "queued_at": _iso(n.created_at),
+                "sent_at": _iso(n.sent_at),
+            }
+            for n in notifications
+        ],
+        "payments": [
+            {
+                "invoice_no": p.invoice_no,
+                "amount": p.amount,
+                "method": p.method,
+                "plan": p.plan,
+                "period_start": p.period_start.isoformat(),
+                "period_end": p.period_end.isoformat(),
+                "reference": keyring.decrypt(p.reference_enc, payment_table, "reference_enc", p.id),
+                "paid_at": _iso(p.paid_at),
+            }
+            for p in subscriber.payments.order_by(Payment.id)
+        ],
+        "audit": [
+            {"at": _iso(a.created_at), "actor": a.actor, "action": a.action, "detail": a.detail}
+            for a in Audit.select().where(Audit.subject == f"subscriber:{subscriber.id}").order_by(Audit.id)
+        ],
+    }
+
+
+def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
+    """Delete every row about the person; payments stay for accounting, unlinked and without
+    their reference; then the WAL is wiped so no byte of the person remains on disk."""
+    with write_transaction():
+        removed = {
+            "filters": Filter.delete().where(Filter.subscriber == subscriber).execute(),
+            "notifications": Notification.delete().where(Notification.subscriber == subscriber).execute(),
+            "payments_unlinked": Payment.update(subscriber=None, reference_enc=None)
+            .where(Payment.subscriber == subscriber)
+            .execute(),
+        }
+        removed["audit"] = Audit.delete().where(Audit.subject == f"subscriber:{subscriber.id}").execute()
+        removed["conversation"] = (
+            BotState.delete().where(BotState.key == chat_state_key(subscriber.chat_id)).execute()
+        )
+        Subscriber.delete().where(Subscriber.id == subscriber.id).execute()
+        audit.record(actor, "subscriber.erase", None, f"{sum(removed.values())} rows")
+    wipe_wal()
+    return removed
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,1 @@
+"""The database: connection, tables, schema and migrations, the tender upsert, crawl state."""

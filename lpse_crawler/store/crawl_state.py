@@ -1,0 +1,172 @@
+"""What the crawler remembers between cycles: sessions, failed details, health."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from peewee import chunked
+
+from lpse_crawler.spse.coverage import Coverage, Run
+from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.models import Instance, ListingProgress, PendingDetail, SpseSession
+
+GIVE_UP_DELAY = timedelta(days=1)  # a package over LPSE_DETAIL_ATTEMPTS is still tried this often
+
+
+@dataclass
+class Session:
+    """An SPSE listing session: the authenticityToken and the cookies that carry it."""
+
+    token: str
+    cookies: dict[str, str]
+
+
+def load_session(instance: str, kind: str) -> Session | None:
+    row = SpseSession.get_or_none(SpseSession.instance == instance, SpseSession.kind == kind)
+    return Session(row.token, row.cookies) if row else None
+
+
+def save_session(instance: str, kind: str, session: Session) -> None:
+    with write_transaction():
+        SpseSession.replace(
+            instance=instance,
+            kind=kind,
+            token=session.token,
+            cookies=session.cookies,
+            updated_at=utcnow(),
+        ).execute()
+
+
+def forget_session(instance: str, kind: str) -> None:
+    SpseSession.delete().where(SpseSession.instance == instance, SpseSession.kind == kind).execute()
+
+
+def load_coverage(instance: str, kind: str, year: int) -> Coverage:
+    """What is stored of one listing (nothing yet: an empty Coverage)."""
+    row = ListingProgress.get_or_none(
+        ListingProgress.instance == instance, ListingProgress.kind == kind, ListingProgress.year == year
+    )
+    if row is None:
+        return Coverage()
+    runs = tuple(Run(int(top), int(low), top_at, low_at) for top, low, top_at, low_at in row.runs)
+    return Coverage(None if row.ceiling is None else int(row.ceiling), runs, row.version)
+
+
+def save_coverage(instance: str, kind: str, year: int, coverage: Coverage) -> bool:
+    """Store `coverage` if the stored one is still the version it was derived from
+    (compare-and-set); False when another write came first or an earlier one was lost.
+    Call inside a write transaction."""
+    values = {
+        "ceiling": None if coverage.ceiling is None else str(coverage.ceiling),
+        "runs": [[str(r.top), str(r.low), r.top_at, r.low_at] for r in coverage.runs],
+        "version": coverage.version,
+    }
+    key = (
+        (ListingProgress.instance == instance)
+        & (ListingProgress.kind == kind)
+        & (ListingProgress.year == year)
+    )
+    expected = ListingProgress.version == coverage.version - 1
+    updated = ListingProgress.update(values).where(key & expected).execute()
+    if updated:
+        return True
+    if coverage.version != 1 or ListingProgress.select().where(key).exists():
+        return False
+    ListingProgress.create(instance=instance, kind=kind, year=year, **values)
+    return True
+
+
+def queue_details(instance: str, kind: str, rows: list[tuple[str, list]]) -> None:
+    """Queue listing rows whose detail pages are to fetch (a row already queued keeps its
+    failure count and takes the newer cells)."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [
+        {"instance": instance, "kind": kind, "kode": kode, "row": cells, "created_at": now, "updated_at": now}
+        for kode, cells in rows
+    ]
+    for batch in chunked(values, 100):
+        PendingDetail.insert_many(batch).on_conflict(
+            conflict_target=[PendingDetail.instance, PendingDetail.kind, PendingDetail.kode],
+            preserve=[PendingDetail.row],
+        ).execute()
+
+
+def pending_rows(instance: str, kind: str, max_attempts: int) -> list[list]:
+    """Listing rows still waiting for their details: those that failed fewer than
+    `max_attempts` times, and, once a day, those that failed more (never dropped)."""
+    query = PendingDetail.select(PendingDetail.row).where(
+        PendingDetail.instance == instance,
+        PendingDetail.kind == kind,
+        (PendingDetail.attempts < max_attempts) | (PendingDetail.updated_at < utcnow() - GIVE_UP_DELAY),
+    )
+    return [p.row for p in query.order_by(PendingDetail.kode.desc())]
+
+
+def detail_failed(instance: str, kind: str, kode: str, row: list, error: str) -> None:
+    """Count a failed fetch of a queued package (queued now if it was not)."""
+    same = (PendingDetail.instance == instance) & (PendingDetail.kind == kind) & (PendingDetail.kode == kode)
+    with write_transaction():
+        bump = {"attempts": PendingDetail.attempts + 1, "last_error": error[:2000]}
+        if not PendingDetail.update(**bump, row=row).where(same).execute():
+            PendingDetail.create(
+                instance=instance, kind=kind, kode=kode, row=row, attempts=1, last_error=error[:2000]
+            )
+
+
+@dataclass
+class InstanceHealth:
+    """One instance's figures for the current crawl."""
+
+    requests: int = 0
+    new: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)  # the site: pages, tokens, caps
+    storage_errors: list[str] = field(default_factory=list)  # our side: writes that failed
+    spse_version: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.storage_errors)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return list(dict.fromkeys(self.storage_errors + self.errors))
+
+
+def last_health(codes: list[str] | None = None) -> dict[str, InstanceHealth]:
+    """Each instance's figures from its last crawl, as stored on its row."""
+    query = Instance.select().where(Instance.last_crawl_at.is_null(False)).order_by(Instance.code)
+    if codes:
+        query = query.where(Instance.code.in_(codes))
+    return {
+        i.code: InstanceHealth(
+            requests=i.last_requests,
+            new=i.last_new,
+            updated=i.last_updated,
+            errors=[i.last_error] if i.consecutive_failures and i.last_error else [],
+            spse_version=i.spse_version,
+        )
+        for i in query
+    }
+
+
+def save_health(code: str, health: InstanceHealth) -> int:
+    """Write one crawl's outcome onto the instance row; returns its consecutive failures."""
+    now = utcnow()
+    instance = Instance.get_by_id(code)
+    instance.last_crawl_at = now
+    instance.last_new, instance.last_updated = health.new, health.updated
+    instance.last_requests = health.requests
+    if health.spse_version:
+        instance.spse_version = health.spse_version
+    if health.failed:
+        instance.last_error = "; ".join(health.all_errors)[:2000]
+        instance.last_error_at = now
+        instance.consecutive_failures += 1
+    else:
+        instance.last_ok_at = now
+        instance.consecutive_failures = 0
+    with write_transaction():
+        instance.save()
+    return instance.consecutive_failures

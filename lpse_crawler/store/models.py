@@ -1,0 +1,133 @@
+"""The crawler's tables: LPSE instances and their health, packages, listings, stages, crawl state."""
+
+from peewee import BooleanField, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField
+
+from lpse_crawler.store.database import AwareDateTimeField, BaseModel, JSONField, utcnow
+
+
+class Instance(BaseModel):
+    """One LPSE (a path under LPSE_BASE_URL) and its crawl health."""
+
+    code = CharField(primary_key=True)  # the slug, e.g. 'kemkes'
+    name = CharField()
+    agencies = JSONField(default=list)  # instansi names served by this LPSE
+    base_url = CharField(null=True)  # override; default LPSE_BASE_URL/{code}
+    platform = CharField(default="spse4")
+    province = CharField(null=True)
+    timezone = CharField(default="Asia/Jakarta")
+    active = BooleanField(default=True)
+    spse_version = CharField(null=True)  # footer version, e.g. 4.5u20250321
+    last_crawl_at = AwareDateTimeField(null=True)
+    last_ok_at = AwareDateTimeField(null=True)
+    last_error = TextField(null=True)
+    last_error_at = AwareDateTimeField(null=True)
+    consecutive_failures = IntegerField(default=0)
+    last_new = IntegerField(default=0)
+    last_updated = IntegerField(default=0)
+    last_requests = IntegerField(default=0)
+
+
+class Tender(BaseModel):
+    """One package; unique (kind, kode) whatever slug it is listed under."""
+
+    kind = CharField()  # 'tender' | 'nontender'
+    kode = CharField()
+    instance_first_seen = ForeignKeyField(Instance, column_name="instance_first_seen")
+    nama = TextField()
+    instansi = TextField()
+    satker = TextField(null=True)
+    kategori = CharField()
+    tahun_anggaran = JSONField(default=list)
+    metode = CharField()
+    tahap = CharField()
+    ulang = BooleanField(default=False)
+    batal = BooleanField(default=False)
+    gagal = BooleanField(default=False)
+    labels = JSONField(default=list)
+    hps = IntegerField(null=True)  # exact, rupiah
+    hps_listing = IntegerField(null=True)  # rounded figure from the listing
+    pagu = IntegerField(null=True)
+    nilai_kontrak = IntegerField(null=True)
+    sumber_dana = CharField(null=True)
+    kualifikasi_usaha = CharField(null=True)  # 'Kecil' | 'Non Kecil' | NULL
+    jenis_kontrak = CharField(null=True)
+    kbli = JSONField(default=list)
+    kbki = JSONField(default=list)
+    lokasi = JSONField(default=list)
+    tanggal_pembuatan = AwareDateTimeField(null=True)
+    deadline = AwareDateTimeField(null=True)
+    url = TextField()
+    listing_hash = CharField()
+    content_hash = CharField()
+    first_seen_at = AwareDateTimeField(default=utcnow)
+    last_seen_at = AwareDateTimeField(default=utcnow)
+    # Set in the transaction that stores the package or a new listing of it; cleared in the
+    # one that queues its notifications. A crash between the two leaves the mark, and the
+    # next crawl matches the package first (see alerts.py).
+    match_pending = BooleanField(default=False, index=True)
+
+    class Meta:
+        indexes = ((("kind", "kode"), True),)
+
+
+class TenderListing(BaseModel):
+    """A package seen in one instance's listing (one package can be on several)."""
+
+    tender = ForeignKeyField(Tender, backref="listings", on_delete="CASCADE")
+    instance = ForeignKeyField(Instance, column_name="instance")
+    first_seen_at = AwareDateTimeField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("tender", "instance")
+
+
+class TenderStage(BaseModel):
+    """Each stage a package was seen in, in order: its stage history."""
+
+    tender = ForeignKeyField(Tender, backref="stages", on_delete="CASCADE")
+    tahap = CharField()
+    seen_at = AwareDateTimeField(default=utcnow)
+
+
+class PendingDetail(BaseModel):
+    """A listing row whose detail pages are still to fetch: queued when its listing page is
+    read, deleted in the transaction that stores the package, retried until then."""
+
+    instance = ForeignKeyField(Instance, column_name="instance")
+    kind = CharField()
+    kode = CharField()
+    row = JSONField()  # the raw listing cells
+    attempts = IntegerField(default=0)  # failed fetches so far
+    last_error = TextField(default="")
+
+    class Meta:
+        indexes = ((("instance", "kind", "kode"), True),)
+
+
+class SpseSession(BaseModel):
+    """Token and cookies of one (instance, kind) listing session, reused until refused."""
+
+    instance = ForeignKeyField(Instance, column_name="instance")
+    kind = CharField()
+    token = CharField()
+    cookies = JSONField(default=dict)
+
+    class Meta:
+        primary_key = CompositeKey("instance", "kind")
+
+
+class ListingProgress(BaseModel):
+    """How far one listing (instance, kind, fiscal year) is known stored; see coverage.py."""
+
+    instance = ForeignKeyField(Instance, column_name="instance", on_delete="CASCADE")
+    kind = CharField()
+    year = IntegerField()
+    ceiling = CharField(null=True)  # read to its end once: every row up to this code is stored
+    runs = JSONField(default=list)  # unfinished reads: [top, low, top_at, low_at], codes as text
+    version = IntegerField(default=0)  # bumped by every write: compare-and-set
+
+    class Meta:
+        primary_key = CompositeKey("instance", "kind", "year")
+
+
+CRAWLER_MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession, ListingProgress]

@@ -1,0 +1,158 @@
+"""Tender storage: upsert by (kind, kode), listings per instance, stage history.
+
+`upsert_tender` runs once per crawled package, so it writes through cached SQL (with
+peewee's own field conversions) instead of building a 35-column query per call.
+"""
+
+import hashlib
+import json
+from dataclasses import fields
+from enum import StrEnum
+from functools import cache
+
+from lpse_crawler.items import TenderItem
+from lpse_crawler.store.database import database, utcnow, write_transaction
+from lpse_crawler.store.models import Tender, TenderListing, TenderStage
+
+# Item fields that are not columns of `tender`, or are kept apart from its content hash.
+# The url names the slug it was first seen under: the same package under another slug is
+# not a change, so it is kept from the first sighting.
+_NOT_COLUMNS = {"instance", "stored_as", "newly_listed", "to_match"}
+_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "newly_listed", "to_match", "url"}
+_ITEM_FIELDS = [f.name for f in fields(TenderItem)]
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def content_hash(item: TenderItem) -> str:
+    """A digest of everything a subscriber could see change."""
+    values = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_CONTENT}
+    text = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def upsert_tender(item: TenderItem) -> Outcome:
+    """Insert or update one package in one transaction: its row, its listing here, its stage
+    history, its place in the detail queue (done), and its "to match" mark when it is new
+    or newly listed here. Sets `item.to_match` to the tender ids the match stage must see."""
+    now = utcnow()
+    stamps = {"created_at": now, "updated_at": now}
+    columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
+    columns |= {"content_hash": content_hash(item), "last_seen_at": now, "updated_at": now}
+    with write_transaction():
+        found = database.execute_sql(_select_sql(), (item.kind, item.kode)).fetchone()
+        if found is None:
+            columns |= {"instance_first_seen": item.instance, "first_seen_at": now, "match_pending": True}
+            tender_id = _execute(Tender, "insert_returning_id", columns | stamps).fetchone()[0]
+            _execute(
+                TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap, "seen_at": now} | stamps
+            )
+            outcome = Outcome.NEW
+        else:
+            tender_id, stored_hash, stored_stage = found
+            if stored_hash == columns["content_hash"]:
+                columns = {"last_seen_at": now, "listing_hash": item.listing_hash}
+                outcome = Outcome.UNCHANGED
+            else:
+                columns.pop("url")
+                outcome = Outcome.UPDATED
+                if stored_stage != item.tahap:
+                    stage = {"tender": tender_id, "tahap": item.tahap, "seen_at": now}
+                    _execute(TenderStage, "insert", stage | stamps)
+        listing = {"tender": tender_id, "instance": item.instance, "first_seen_at": now}
+        cursor = _execute(TenderListing, "insert_ignore", listing | stamps)
+        item.newly_listed = outcome is not Outcome.NEW and database.rows_affected(cursor) > 0
+        if item.newly_listed:
+            columns["match_pending"] = True
+        if outcome is not Outcome.NEW:
+            _execute(Tender, "update", columns, where_id=tender_id)
+        database.execute_sql(_unqueue_sql(), (item.instance, item.kind, item.kode))
+    item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
+    return outcome
+
+
+@cache
+def _unqueue_sql() -> str:
+    p = database.param
+    return f"DELETE FROM pending_detail WHERE instance = {p} AND kind = {p} AND kode = {p}"
+
+
+@cache
+def _select_sql() -> str:
+    p = database.param
+    return f"SELECT id, content_hash, tahap FROM tender WHERE kind = {p} AND kode = {p}"
+
+
+@cache
+def _statement(model, verb: str, names: tuple[str, ...]) -> str:
+    """INSERT (plain, ignoring conflicts, or returning the id) or UPDATE-by-id SQL, built once per shape."""
+    table = model._meta.table_name
+    cols = [model._meta.fields[name].column_name for name in names]
+    p = database.param
+    if verb == "update":
+        return f"UPDATE {table} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
+    suffix = {
+        "insert": "",
+        "insert_ignore": " ON CONFLICT DO NOTHING",
+        "insert_returning_id": " RETURNING id",
+    }
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))}){suffix[verb]}"
+
+
+def _execute(model, verb: str, values: dict, where_id: int | None = None):
+    """Run a cached statement with each value converted by its peewee field."""
+    names = tuple(values)
+    params = [model._meta.fields[name].db_value(values[name]) for name in names]
+    if where_id is not None:
+        params.append(where_id)
+    return database.execute_sql(_statement(model, verb, names), params)
+
+
+def listed_hashes(instance: str, kind: str, kodes: list[str]) -> dict[str, str]:
+    """{kode: listing hash} of the given codes already stored as listed on `instance`."""
+    if not kodes:
+        return {}
+    query = (
+        Tender.select(Tender.kode, Tender.listing_hash)
+        .join(TenderListing)
+        .where(Tender.kind == kind, Tender.kode.in_(kodes), TenderListing.instance == instance)
+    )
+    return {kode: digest for kode, digest in query.tuples()}
+
+
+def known_elsewhere(kind: str, kodes: list[str]) -> dict[str, str]:
+    """{kode: listing hash} of codes stored from any instance."""
+    if not kodes:
+        return {}
+    query = Tender.select(Tender.kode, Tender.listing_hash).where(Tender.kind == kind, Tender.kode.in_(kodes))
+    return {kode: digest for kode, digest in query.tuples()}
+
+
+def mark_listed(instance: str, kind: str, kodes: list[str]) -> list[int]:
+    """Note that stored packages were seen (again) in `instance`'s listing. Packages listed
+    there for the first time may now fit instance-bound filters: they get the "to match"
+    mark, and their ids are returned."""
+    if not kodes:
+        return []
+    now = utcnow()
+    with write_transaction():
+        stored = dict(
+            Tender.select(Tender.id, Tender.kode).where(Tender.kind == kind, Tender.kode.in_(kodes)).tuples()
+        )
+        already = {
+            t
+            for (t,) in TenderListing.select(TenderListing.tender)
+            .where(TenderListing.tender.in_(list(stored)), TenderListing.instance == instance)
+            .tuples()
+        }
+        new = [i for i in stored if i not in already]
+        Tender.update(last_seen_at=now).where(Tender.id.in_(list(stored))).execute()
+        if new:
+            rows = [{"tender": i, "instance": instance, "first_seen_at": now} for i in new]
+            TenderListing.insert_many(rows).on_conflict_ignore().execute()
+            Tender.update(match_pending=True).where(Tender.id.in_(new)).execute()
+    return new
