@@ -7,7 +7,7 @@ from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
 from lpse_crawler.matching.filters import CATEGORY_ALIASES, FilterError
-from lpse_crawler.matching.saved_filters import Registry, save_filter
+from lpse_crawler.matching.saved_filters import InstanceGeography, save_filter
 from lpse_crawler.people.models import Filter, Subscriber
 from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, effective_plan
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -35,8 +35,8 @@ class FilterCommands(Bot):
         draft = state.draft
         if draft is None:
             return self.bot.edit_message_text(texts.FILTER_EXPIRED, chat_id, call.message.message_id)
-        registry = Registry()
-        provinces = sorted(registry.by_province)
+        geography = InstanceGeography()
+        provinces = sorted(geography.by_province)
         edit = lambda text, markup=None: self.bot.edit_message_text(  # noqa: E731
             text, chat_id, call.message.message_id, parse_mode="HTML", reply_markup=markup
         )
@@ -56,7 +56,7 @@ class FilterCommands(Bot):
                 self._instances(draft, _index(value, 1000)),
             )
         elif action == "finst":
-            codes = sorted(registry.by_province.get(draft.province or "", ()))
+            codes = sorted(geography.by_province.get(draft.province or "", ()))
             if value == "all" and (refusal := self._too_many_for_plan(chat_id, len(codes))):
                 # say it now, not after the keywords: one LPSE of the province still fits
                 return edit(
@@ -157,7 +157,7 @@ class FilterCommands(Bot):
         self.reply(chat_id, texts.FILTER_DELETED.format(name=escape_html(found.name)))
 
     def _provinces(self, page: int) -> types.InlineKeyboardMarkup:
-        provinces = sorted(Registry().by_province)
+        provinces = sorted(InstanceGeography().by_province)
         keyboard = types.InlineKeyboardMarkup(row_width=2)
         start = page * PAGE
         keyboard.add(
@@ -171,7 +171,7 @@ class FilterCommands(Bot):
         return keyboard
 
     def _instances(self, draft: Draft, page: int) -> types.InlineKeyboardMarkup:
-        codes = sorted(Registry().by_province.get(draft.province or "", ()))
+        codes = sorted(InstanceGeography().by_province.get(draft.province or "", ()))
         names = {i.code: i.name for i in Instance.select().where(Instance.code.in_(codes))}
         keyboard = types.InlineKeyboardMarkup(row_width=1)
         start = page * PAGE

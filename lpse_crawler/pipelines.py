@@ -146,7 +146,7 @@ class MatchPipeline(CrawlerPipeline):
     """
 
     def open_spider(self):
-        self.index, self.registry = load_index()
+        self.index, self.geography = load_index()
         log.info("Matching against %d active filters", self.index.size)
         try:
             with write_transaction():
@@ -169,6 +169,6 @@ class MatchPipeline(CrawlerPipeline):
         return item
 
     def _match(self, tender_id: int) -> None:
-        queued = alerts.match_tender(self.index, self.registry, tender_id)
+        queued = alerts.match_tender(self.index, self.geography, tender_id)
         if queued:
             self.crawler.stats.inc_value("lpse/notifications_queued", queued)

@@ -6,7 +6,7 @@ between leaves the mark, and the next crawl finishes those packages first.
 """
 
 from lpse_crawler.matching.index import FilterIndex, tender_facts
-from lpse_crawler.matching.saved_filters import Registry
+from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
 from lpse_crawler.store.database import write_transaction
 from lpse_crawler.store.models import Tender, TenderListing
@@ -17,13 +17,13 @@ def unmatched() -> list[int]:
     return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending == True).tuples()]  # noqa: E712
 
 
-def match_tender(index: FilterIndex, registry: Registry, tender_id: int) -> int:
+def match_tender(index: FilterIndex, geography: InstanceGeography, tender_id: int) -> int:
     """Queue one notification per fitting subscriber and clear the mark; returns how many
     were queued. A filter never receives a package stored before the filter was saved."""
     tender = Tender.get_by_id(tender_id)
     listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
     instances = {code for (code,) in listings.tuples()}
-    provinces = {registry.province_of[c] for c in instances if c in registry.province_of}
+    provinces = {geography.province_of[c] for c in instances if c in geography.province_of}
     facts = tender_facts(
         nama=tender.nama,
         instances=instances,

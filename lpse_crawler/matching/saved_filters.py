@@ -11,7 +11,7 @@ from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
 
 
-class Registry:
+class InstanceGeography:
     """Instance codes and provinces as the filter language needs them."""
 
     def __init__(self):
@@ -30,28 +30,30 @@ class Registry:
         return len(spec.instances | {c for p in spec.provinces for c in self.by_province.get(p, ())})
 
 
-def save_filter(subscriber: Subscriber, name: str, text: str, registry: Registry | None = None) -> Filter:
+def save_filter(
+    subscriber: Subscriber, name: str, text: str, geography: InstanceGeography | None = None
+) -> Filter:
     """Check and save a filter; FilterError or PlanLimitError say what is wrong (Indonesian)."""
-    registry = registry or Registry()
-    spec = registry.parse(text)
+    geography = geography or InstanceGeography()
+    spec = geography.parse(text)
     name = " ".join(name.split())[:60]
     if not name:
         raise FilterError("Beri nama filter, mis. 'Jembatan Jatim'.")
     with write_transaction():
         plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow())
         active = Filter.select().where(Filter.subscriber == subscriber, Filter.active == True).count()  # noqa: E712
-        check_filter_limits(plan, active + 1, registry.instance_count(spec), spec.keyword_count)
+        check_filter_limits(plan, active + 1, geography.instance_count(spec), spec.keyword_count)
         return Filter.create(subscriber=subscriber, name=name, spec=text.strip())
 
 
-def load_index(registry: Registry | None = None) -> tuple[FilterIndex, Registry]:
+def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex, InstanceGeography]:
     """Every active filter of every active subscriber, compiled.
 
     A subscriber whose paid plan or trial expired keeps all filters, but only the oldest
     ones the free plan allows are matched. A filter whose text no longer parses (say, an
     instance was removed) is left out, never guessed at.
     """
-    registry = registry or Registry()
+    geography = geography or InstanceGeography()
     now = utcnow()
     query = (
         Filter.select(
@@ -74,9 +76,9 @@ def load_index(registry: Registry | None = None) -> tuple[FilterIndex, Registry]
             continue
         try:
             compiled.append(
-                CompiledFilter(row.id, owner.id, row.name, registry.parse(row.spec), row.created_at)
+                CompiledFilter(row.id, owner.id, row.name, geography.parse(row.spec), row.created_at)
             )
         except FilterError:
             continue
         used[owner.id] += 1
-    return FilterIndex(compiled, registry.by_province), registry
+    return FilterIndex(compiled, geography.by_province), geography
