@@ -9,7 +9,9 @@ import logging
 import click
 
 from lpse_crawler.cli.database import db, keys
-from lpse_crawler.cli.fleet import broadcast, crawl, instances, outbox, purge
+from lpse_crawler.cli.instances import instances
+from lpse_crawler.cli.operations import crawl, purge
+from lpse_crawler.cli.outbox import broadcast, outbox
 from lpse_crawler.cli.payments import payments
 from lpse_crawler.cli.users import users
 

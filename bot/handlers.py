@@ -1,4 +1,4 @@
-"""Account commands and the registration of every handler (one place)."""
+"""Account commands: /start, /daftar, /jeda, /lanjut, /status, /paket, the data rights, /bantuan."""
 
 import io
 import json

@@ -1,10 +1,11 @@
 """All active filters compiled into one index, so a package is matched without a loop.
 
 Every filter is filed under keys (instance, word, category) that any package it fits must
-produce: its instances (or "*" when it names none) crossed with one word from each
-alternative of one keyword group (or "*" when it has no keywords) and its categories (or
-"*"). A package looks up its own instances, words and category, each also as "*", and only
-the filters found there are checked in full.
+produce: its instances (named, or those of its provinces; "*" when it names neither)
+crossed with the longest word of each alternative of its most selective keyword group
+(anchor_words; "*" when it has no keywords) and its categories (or "*"). A package looks
+up its own instances, words and category, each also as "*", and only the filters found
+there are checked in full.
 """
 
 from collections import defaultdict

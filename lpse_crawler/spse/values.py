@@ -1,4 +1,4 @@
-"""Cell values: money, dates, whitespace, badges, category and stage names."""
+"""Cell values of SPSE pages: money, dates, whitespace, badges, category cells; HTML sniffing."""
 
 import html
 import re

@@ -1,4 +1,4 @@
-"""What the crawler remembers between cycles: sessions, failed details, health."""
+"""What the crawler remembers between cycles: sessions, listing progress, the detail queue, health."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta

@@ -1,22 +1,15 @@
-"""`instances`, `outbox`, `broadcast`, `crawl` and `purge`: running the service."""
+"""`instances`: the LPSE instances the crawler visits, their health, and adding or importing them."""
 
 import csv
-import subprocess
-import sys
-from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from lpse_crawler import config
-from lpse_crawler.cli.common import actor, audited, db_command, emit
-from lpse_crawler.outbox import Notification, Status, queue_broadcast
+from lpse_crawler.cli.common import audited, db_command, emit
 from lpse_crawler.spse.registry import base_url_problem
-from lpse_crawler.store.database import utcnow, wipe_wal, write_transaction
-from lpse_crawler.store.models import Instance, Tender
-
-ROOT = Path(__file__).resolve().parents[2]
+from lpse_crawler.store.database import write_transaction
+from lpse_crawler.store.models import Instance
 
 
 @click.group(help="The LPSE instances the crawler visits, and their health.")
@@ -146,93 +139,3 @@ def import_csv(path: Path):
                 Instance.create(code=r["code"], **values)
     audited("instances.import", None, f"{len(rows)} rows")
     click.echo(f"imported {len(rows)} instances")
-
-
-@click.group(help="The notification outbox.")
-def outbox():
-    pass
-
-
-@outbox.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@db_command
-def status(as_json):
-    """Notifications by status.  Example: python cli.py outbox status"""
-    counts = {s: Notification.select().where(Notification.status == s).count() for s in Status}
-    emit(counts, as_json)
-
-
-@outbox.command("retry")
-@db_command
-def retry():
-    """Queue dead notifications again.  Example: python cli.py outbox retry"""
-    with write_transaction():
-        again = {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": utcnow()}
-        count = Notification.update(**again).where(Notification.status == Status.DEAD).execute()
-    audited("outbox.retry", None, f"{count} notifications")
-    click.echo(f"{count} notifications queued again")
-
-
-@click.command()
-@click.option(
-    "--message-file", type=click.File(encoding="utf-8"), required=True, help="Plain-text announcement."
-)
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@db_command
-def broadcast(message_file, yes):
-    """Queue a service update or policy change to every active subscriber.
-
-    Example: python cli.py broadcast --message-file kebijakan-baru.txt
-    """
-    text = message_file.read().strip()
-    if not text or len(text) > 3500:
-        raise click.ClickException("the message must have 1 to 3,500 characters")
-    if not yes:
-        click.confirm("Send this announcement to every active subscriber?", abort=True)
-    count = queue_broadcast(text, actor())
-    click.echo(f"queued for {count} subscribers")
-
-
-@click.command()
-@click.option("--instances", "codes", help="Comma-separated instance codes (default: every active one).")
-def crawl(codes):
-    """Run the same crawl cron runs.  Example: python cli.py crawl --instances kemkes,jakarta"""
-    command = [sys.executable, "-m", "scrapy", "crawl", "lpse"] + (
-        ["-a", f"instances={codes}"] if codes else []
-    )
-    raise SystemExit(subprocess.run(command, cwd=ROOT).returncode)
-
-
-@click.command()
-@click.option(
-    "--days",
-    type=click.IntRange(min=1),
-    show_default="RETENTION_DAYS or 180",
-    default=lambda: config.get("RETENTION_DAYS"),
-    help="Keep packages closed fewer days ago than this.",
-)
-@click.option("--dry-run", is_flag=True, help="Only count what would go.")
-@db_command
-def purge(days, dry_run):
-    """Retention: drop packages closed more than N days ago, with their sent notifications.
-
-    "Closed" is a bid deadline (or, without one, the last sighting) older than N days.
-    Packages with notifications still to send are kept. Example: python cli.py purge --days 180
-    """
-    cutoff = utcnow() - timedelta(days=days)
-    waiting = Notification.select(Notification.tender).where(
-        Notification.status.in_([Status.QUEUED, Status.SENDING])
-    )
-    old = Tender.select(Tender.id).where(
-        ((Tender.deadline < cutoff) | (Tender.deadline.is_null() & (Tender.last_seen_at < cutoff)))
-        & Tender.id.not_in(waiting)
-    )
-    ids = [t.id for t in old]
-    if dry_run:
-        return click.echo(f"would remove {len(ids)} packages")
-    with write_transaction():
-        notes = Notification.delete().where(Notification.tender.in_(ids)).execute() if ids else 0
-        removed = Tender.delete().where(Tender.id.in_(ids)).execute() if ids else 0
-    wipe_wal()
-    audited("purge", None, f"{removed} packages, {notes} notifications")
-    click.echo(f"removed {removed} packages and {notes} notifications closed before {cutoff:%Y-%m-%d}")
