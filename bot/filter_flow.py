@@ -18,6 +18,16 @@ CATEGORIES = sorted(set(CATEGORY_ALIASES.values()))
 
 
 class FilterCommands(Bot):
+    # the guided /filter flow: button prefix -> its step, which edits the message and says
+    # whether the chat's state is saved (a refused press leaves it as it was)
+    STEPS = {
+        "fpage": "_province_page",
+        "fprov": "_pick_province",
+        "fipage": "_instance_page",
+        "finst": "_pick_instance",
+        "fcat": "_pick_category",
+    }
+
     def filter(self, message) -> None:
         subscriber = self.subscriber(message)
         if subscriber is None:
@@ -32,45 +42,58 @@ class FilterCommands(Bot):
         """Inline-keyboard steps; a button without a draft of this chat is refused."""
         chat_id = call.message.chat.id
         state = conversation.load(chat_id)
-        draft = state.draft
-        if draft is None:
+        if state.draft is None:
             return self.bot.edit_message_text(texts.FILTER_EXPIRED, chat_id, call.message.message_id)
-        geography = InstanceGeography()
-        provinces = sorted(geography.by_province)
-        edit = lambda text, markup=None: self.bot.edit_message_text(  # noqa: E731
-            text, chat_id, call.message.message_id, parse_mode="HTML", reply_markup=markup
+        if action not in self.STEPS:
+            raise ValueError(f"unknown button {action!r}")
+        if getattr(self, self.STEPS[action])(call, state, value):
+            conversation.save(chat_id, state)
+
+    def _province_page(self, call, state: ChatState, value: str) -> bool:
+        """`fpage:<n>`: another page of provinces."""
+        provinces = sorted(InstanceGeography().by_province)
+        self._edit(call, texts.FILTER_START, self._provinces(_index(value, len(provinces))))
+        return True
+
+    def _pick_province(self, call, state: ChatState, value: str) -> bool:
+        """`fprov:<n>`: a province, then its LPSE; `fprov:all`: straight on to the categories."""
+        if value == "all":
+            self._edit(call, texts.FILTER_PICK_CATEGORY, self._categories())
+            return True
+        provinces = sorted(InstanceGeography().by_province)
+        state.draft.province = provinces[_index(value, len(provinces))]
+        self._edit(call, _instance_prompt(state.draft), self._instances(state.draft, 0))
+        return True
+
+    def _instance_page(self, call, state: ChatState, value: str) -> bool:
+        """`fipage:<n>`: another page of the province's LPSE."""
+        self._edit(call, _instance_prompt(state.draft), self._instances(state.draft, _index(value, 1000)))
+        return True
+
+    def _pick_instance(self, call, state: ChatState, value: str) -> bool:
+        """`finst:<n>`: one LPSE; `finst:all`: all of the province, if the plan allows; then categories."""
+        draft = state.draft
+        codes = sorted(InstanceGeography().by_province.get(draft.province or "", ()))
+        if value == "all" and (refusal := self._too_many_for_plan(call.message.chat.id, len(codes))):
+            # say it now, not after the keywords: one LPSE of the province still fits
+            self._edit(call, f"{refusal}\n\n" + _instance_prompt(draft), self._instances(draft, 0))
+            return False
+        draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
+        self._edit(call, texts.FILTER_PICK_CATEGORY, self._categories())
+        return True
+
+    def _pick_category(self, call, state: ChatState, value: str) -> bool:
+        """`fcat:<n>` or `fcat:all`; the keywords come next, as plain text."""
+        state.draft.category = None if value == "all" else CATEGORIES[_index(value, len(CATEGORIES))]
+        state.awaiting = "keywords"
+        self._edit(call, texts.FILTER_ASK_KEYWORDS)
+        return True
+
+    def _edit(self, call, text: str, markup: types.InlineKeyboardMarkup | None = None) -> None:
+        """Replace the pressed message (HTML) and its keyboard."""
+        self.bot.edit_message_text(
+            text, call.message.chat.id, call.message.message_id, parse_mode="HTML", reply_markup=markup
         )
-        if action == "fpage":
-            edit(texts.FILTER_START, self._provinces(_index(value, len(provinces))))
-        elif action == "fprov" and value == "all":
-            edit(texts.FILTER_PICK_CATEGORY, self._categories())
-        elif action == "fprov":
-            draft.province = provinces[_index(value, len(provinces))]
-            edit(
-                texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province)),
-                self._instances(draft, 0),
-            )
-        elif action == "fipage":
-            edit(
-                texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
-                self._instances(draft, _index(value, 1000)),
-            )
-        elif action == "finst":
-            codes = sorted(geography.by_province.get(draft.province or "", ()))
-            if value == "all" and (refusal := self._too_many_for_plan(chat_id, len(codes))):
-                # say it now, not after the keywords: one LPSE of the province still fits
-                return edit(
-                    f"{refusal}\n\n"
-                    + texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or "")),
-                    self._instances(draft, 0),
-                )
-            draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
-            edit(texts.FILTER_PICK_CATEGORY, self._categories())
-        elif action == "fcat":
-            draft.category = None if value == "all" else CATEGORIES[_index(value, len(CATEGORIES))]
-            state.awaiting = "keywords"
-            edit(texts.FILTER_ASK_KEYWORDS)
-        conversation.save(chat_id, state)
 
     @staticmethod
     def _too_many_for_plan(chat_id: int, instances: int) -> str | None:
@@ -201,6 +224,10 @@ def _pager(action: str, page: int, total: int) -> list[types.InlineKeyboardButto
     if (page + 1) * PAGE < total:
         buttons.append(types.InlineKeyboardButton("Berikutnya »", callback_data=f"{action}:{page + 1}"))
     return buttons
+
+
+def _instance_prompt(draft: Draft) -> str:
+    return texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or ""))
 
 
 def _index(value: str, size: int) -> int:

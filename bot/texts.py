@@ -1,7 +1,5 @@
 """Every text the bot sends, in Indonesian (HTML parse mode: user values are escaped by callers)."""
 
-from lpse_crawler.matching.filters import HELP as FILTER_HELP
-
 WELCOME = (
     "Selamat datang di <b>Pantau LPSE</b>!\n\n"
     "Kami memantau ±600 LPSE dan mengirim tender baru yang cocok dengan filter Anda, "
@@ -35,7 +33,30 @@ FILTER_SAVED = (
     "Filter <b>{name}</b> tersimpan:\n<code>{spec}</code>\nBerlaku mulai sekarang untuk paket baru."
 )
 FILTER_EXPIRED = "Pembuatan filter ini sudah kedaluwarsa. Ketik /filter untuk mulai lagi."
-FILTER_HELP_TEXT = FILTER_HELP
+# The filter language (lpse_crawler/matching/filters.py) for users. Plain text, not HTML:
+# it has "<=" and quotes, so escape it before sending in HTML parse mode.
+FILTER_HELP_TEXT = """Cara menulis filter (satu baris):
+
+Kata kunci, dicocokkan dengan nama paket (huruf besar/kecil, aksen dan tanda baca diabaikan; kata utuh):
+  jalan beton           kedua kata harus ada (DAN)
+  jalan | jembatan      salah satu cukup (ATAU)
+  "beton bertulang"     frasa persis
+  -rehabilitasi         kecualikan. Pengecualian SELALU menang: paket dengan kata ini tidak dikirim,
+                        walaupun kata lain cocok.
+Kolom (boleh beberapa nilai, dipisah koma):
+  lpse:kemkes,jakarta              kode LPSE
+  provinsi:"Jawa Timur"            semua LPSE di provinsi itu
+  instansi:"Kementerian Kesehatan" nama K/L/PD (cukup sebagian nama)
+  kategori:barang,konstruksi       barang, konstruksi, konsultansi, konsultansi-konstruksi,
+                                   perorangan, lainnya, terintegrasi
+  jenis:tender atau jenis:nontender
+  kbli:41011,42                    kode KBLI (awalan kode juga cocok)
+  kualifikasi:kecil atau kualifikasi:nonkecil (paket tanpa keterangan tetap dikirim)
+  hps:200jt-5m   hps:>=1m   hps:<=500jt   (satuan rb, jt, m, t)
+  hpskosong:tidak                  jangan kirim paket yang HPS-nya belum diketahui
+Aturan HPS: dipakai HPS; bila belum ada, pagu; bila keduanya belum diketahui, paket tetap
+dikirim, kecuali Anda menulis hpskosong:tidak.
+Contoh: jalan | jembatan "beton bertulang" -rehabilitasi provinsi:"Jawa Timur" hps:200jt-5m"""
 NO_FILTERS = "Anda belum punya filter. Ketik /filter untuk membuat."
 FILTER_LIST_HEADER = "<b>Filter Anda</b> (hapus dengan /hapusfilter nomor):"
 FILTER_DELETED = "Filter <b>{name}</b> dihapus."

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot.app import build_bot
+from bot.filter_flow import FilterCommands
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.models import BotState, Filter, Subscriber
@@ -78,6 +79,23 @@ def test_guided_filter_with_keyboards(chat, telegram, member):
     assert "kata kunci" in press_label(chat, telegram, "Pengadaan Barang")
     assert "tersimpan" in chat.say(USER, "obat | vaksin")
     assert Filter.get().spec == 'obat | vaksin lpse:kemkes kategori:"Pengadaan Barang"'
+
+
+def test_guided_filter_pages_back_and_takes_every_province(chat, telegram, member):
+    chat.say(USER, "/filter")
+    first_page = telegram.buttons(USER)
+    chat.press(USER, dict(first_page)["Berikutnya »"])
+    chat.press(USER, dict(telegram.buttons(USER))["« Sebelumnya"])
+    assert telegram.buttons(USER) == first_page
+    assert "kategori" in press_label(chat, telegram, "Semua provinsi")
+    assert "kata kunci" in press_label(chat, telegram, "Semua kategori")
+    assert "tersimpan" in chat.say(USER, "jembatan")
+    assert Filter.get().spec == "jembatan"
+
+
+def test_every_step_of_the_guided_filter_is_routed_to_it(chat, member):
+    for prefix in FilterCommands.STEPS:  # no filter being made: each step says so
+        assert "kedaluwarsa" in chat.press(USER, f"{prefix}:0"), prefix
 
 
 def test_a_restart_mid_conversation_forgets_nothing(chat, telegram, member, bot_config, keyring):

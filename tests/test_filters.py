@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lpse_crawler.matching.filters import FilterError, FilterSpec, matches, parse_filter
+from bot.texts import FILTER_HELP_TEXT
+from lpse_crawler.matching.filters import FIELDS, MAX_LENGTH, FilterError, FilterSpec, matches, parse_filter
 from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match, tender_facts
 
 INSTANCES = {"kemkes", "jakarta", "jatimprov", "surabaya", "makassar"}
@@ -139,6 +140,131 @@ def test_plan_counts():
 def test_bad_expressions_say_what_is_wrong(expression, message):
     with pytest.raises(FilterError, match=message):
         parse(expression)
+
+
+# -- every field of the table: a valid value and what it sets, a bad value and its exact error
+
+FIELD_CASES = {  # field: (valid term, FilterSpec attributes it sets, bad term, the error shown)
+    "lpse": (
+        "lpse:KEMKES,jakarta",
+        {"instances": {"kemkes", "jakarta"}},
+        "lpse:kemkes,Atlantis",
+        "LPSE tidak dikenal: atlantis. Lihat daftar kode di /filter.",
+    ),
+    "provinsi": (
+        'provinsi:"jawa timur, dki-jakarta"',
+        {"provinces": {"Jawa Timur", "DKI Jakarta"}},
+        "provinsi:Narnia,Jawa-Timur",
+        'Provinsi tidak dikenal: Narnia. Tulis nama lengkap, mis. "Jawa Timur".',
+    ),
+    "instansi": (
+        'instansi:"Kota Surabaya,Kemenkes"',
+        {"agencies": (("kota", "surabaya"), ("kemenkes",))},
+        'instansi:"!!!"',  # no letters: nothing left, so the filter is empty
+        "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. Ketik /bantuan.",
+    ),
+    "kategori": (
+        'kategori:"konstruksi,Pengadaan Barang"',
+        {"categories": {"Pekerjaan Konstruksi", "Pengadaan Barang"}},
+        "kategori:senjata,barang,Mainan",
+        "Kategori tidak dikenal: Mainan, senjata. Ketik /bantuan.",
+    ),
+    "jenis": (
+        "jenis:PL",
+        {"kinds": {"nontender"}},
+        "jenis:lelang",
+        "Jenis tidak dikenal: lelang. Pilih tender atau nontender.",
+    ),
+    "kbli": (
+        "kbli:42,41011",
+        {"kbli": {"42", "41011"}},
+        "kbli:4,123456,abc",
+        "KBLI tidak dikenal: 123456, 4, abc. Kode KBLI berupa 2-5 angka.",
+    ),
+    "kualifikasi": (
+        "kualifikasi:non-kecil",
+        {"sizes": {"Non Kecil"}},
+        "kualifikasi:besar",
+        "Kualifikasi tidak dikenal: besar. Pilih kecil atau nonkecil.",
+    ),
+    "hps": (
+        "hps:200jt-1,5m",
+        {"hps_min": 200_000_000, "hps_max": 1_500_000_000},
+        "hps:1,5",
+        "hps:1,5 tidak bisa dibaca. Contoh: hps:200jt-5m, hps:>=1m, hps:<=500jt.",
+    ),
+    "hpskosong": (
+        "jalan hpskosong:TIDAK",
+        {"hps_unknown": False},
+        "jalan hpskosong:mungkin",
+        "hpskosong: tulis ya atau tidak.",
+    ),
+}
+
+
+def test_every_field_has_cases_and_help():
+    assert set(FIELD_CASES) == set(FIELDS)
+    assert all(f"{name}:" in FILTER_HELP_TEXT for name in FIELDS)
+
+
+@pytest.mark.parametrize("name", FIELD_CASES)
+def test_field_valid_value(name):
+    term, attributes, _, _ = FIELD_CASES[name]
+    spec = parse(term)
+    assert {attribute: getattr(spec, attribute) for attribute in attributes} == attributes
+
+
+@pytest.mark.parametrize("name", FIELD_CASES)
+def test_field_bad_value_says_exactly_what_is_wrong(name):
+    _, _, term, message = FIELD_CASES[name]
+    with pytest.raises(FilterError) as raised:
+        parse(term)
+    assert str(raised.value) == message
+
+
+def test_fields_are_checked_in_table_order():
+    with pytest.raises(FilterError, match="^LPSE tidak dikenal"):
+        parse("hps:banyak jenis:lelang lpse:atlantis")
+
+
+# -- whatever is typed, parse_filter returns a FilterSpec or says what is wrong (FilterError)
+
+FRAGMENTS = [
+    *(f"{name}:" for name in FIELDS),
+    *(f'{name}:""' for name in FIELDS),
+    *(f"-{name}:x" for name in FIELDS),
+    "kemkes",
+    "Jawa Timur",
+    "1,5m",
+    ">=1m",
+    "5m-1m",
+    "ya",
+    ",",
+    "|",
+    "-",
+    '"',
+    "jalan",
+    "é",
+    "!!!",
+    ":",
+    " ",
+]
+typed = st.one_of(
+    st.text(max_size=MAX_LENGTH + 20),
+    st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join),
+    st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(" ".join),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed)
+def test_parse_filter_returns_a_spec_or_raises_filter_error(text):
+    try:
+        spec = parse(text)
+    except FilterError as error:
+        assert str(error)
+    else:
+        assert isinstance(spec, FilterSpec) and len(text) <= MAX_LENGTH
 
 
 # -- the index finds exactly what a naive loop finds -------------------------------------

@@ -5,38 +5,17 @@
 Keywords are matched against the package name, ignoring case, accents and punctuation,
 whole words only. Words are ANDed; `|` joins alternatives (OR); "quotes" make a phrase;
 `-word` or `-"a phrase"` excludes, and an exclusion always wins over any match. No
-regular expressions are ever taken from users. See HELP for the fields.
+regular expressions are ever taken from users. FIELDS lists the fields, one parser each;
+the users' help text is `bot.texts.FILTER_HELP_TEXT`.
 """
 
 import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from lpse_crawler.matching.textmatch import contains_phrase, words
 from lpse_crawler.spse.categories import CATEGORIES
 from lpse_crawler.spse.values import parse_abbreviated_money
-
-HELP = """Cara menulis filter (satu baris):
-
-Kata kunci, dicocokkan dengan nama paket (huruf besar/kecil, aksen dan tanda baca diabaikan; kata utuh):
-  jalan beton           kedua kata harus ada (DAN)
-  jalan | jembatan      salah satu cukup (ATAU)
-  "beton bertulang"     frasa persis
-  -rehabilitasi         kecualikan. Pengecualian SELALU menang: paket dengan kata ini tidak dikirim,
-                        walaupun kata lain cocok.
-Kolom (boleh beberapa nilai, dipisah koma):
-  lpse:kemkes,jakarta              kode LPSE
-  provinsi:"Jawa Timur"            semua LPSE di provinsi itu
-  instansi:"Kementerian Kesehatan" nama K/L/PD (cukup sebagian nama)
-  kategori:barang,konstruksi       barang, konstruksi, konsultansi, konsultansi-konstruksi,
-                                   perorangan, lainnya, terintegrasi
-  jenis:tender atau jenis:nontender
-  kbli:41011,42                    kode KBLI (awalan kode juga cocok)
-  kualifikasi:kecil atau kualifikasi:nonkecil (paket tanpa keterangan tetap dikirim)
-  hps:200jt-5m   hps:>=1m   hps:<=500jt   (satuan rb, jt, m, t)
-  hpskosong:tidak                  jangan kirim paket yang HPS-nya belum diketahui
-Aturan HPS: dipakai HPS; bila belum ada, pagu; bila keduanya belum diketahui, paket tetap
-dikirim, kecuali Anda menulis hpskosong:tidak.
-Contoh: jalan | jembatan "beton bertulang" -rehabilitasi provinsi:"Jawa Timur" hps:200jt-5m"""
 
 CATEGORY_ALIASES = {
     "barang": "Pengadaan Barang",
@@ -51,8 +30,6 @@ CATEGORY_ALIASES = {
 KINDS = {"tender": "tender", "nontender": "nontender", "non-tender": "nontender", "pl": "nontender"}
 SIZES = {"kecil": "Kecil", "nonkecil": "Non Kecil", "non-kecil": "Non Kecil"}
 YES, NO = {"ya", "yes", "y"}, {"tidak", "no", "t", "n"}
-FIELDS = ("lpse", "provinsi", "instansi", "kategori", "jenis", "kbli", "kualifikasi", "hps", "hpskosong")
-SINGLE_VALUED = {"hps", "hpskosong"}
 MAX_LENGTH = 500
 _TOKEN = re.compile(
     r'\s*(?:(?P<bar>\|)|(?P<neg>-)?(?:(?P<key>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s"|]+)))'
@@ -109,58 +86,85 @@ class TenderFacts:
     where: dict[str, list[int]] = field(compare=False, hash=False)
 
 
+# -- parsing: a line -> terms -> FilterSpec ---------------------------------------------
+
+
 def parse_filter(text: str, known_instances: set[str], known_provinces: dict[str, str]) -> FilterSpec:
     """Parse one line; `known_provinces` maps normalised province names to their spelling."""
+    _check_text(text)
+    terms = _Terms()
+    for match in _tokens(text):
+        terms.add(match)
+    terms.finish()
+    spec = FilterSpec(
+        groups=tuple(tuple(g) for g in terms.groups),
+        exclusions=tuple(terms.exclusions),
+        **_fields(terms.values, _Known(known_instances, known_provinces)),
+    )
+    _check_spec(spec)
+    return spec
+
+
+def _check_text(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise FilterError(f"Filter terlalu panjang: paling banyak {MAX_LENGTH} karakter.")
     if text.count('"') % 2:
         raise FilterError('Tanda kutip (") belum ditutup.')
-    groups: list[list[Atom]] = []
-    exclusions: list[Atom] = []
-    values: dict[str, list[str]] = {}
-    joining = False
+
+
+def _tokens(text: str) -> Iterator[re.Match]:
+    """The terms of `text`, left to right; anything between two terms is refused."""
     position = 0
     for match in _TOKEN.finditer(text):
         if match.start() != position:
             raise FilterError(f"Tidak bisa membaca filter mulai dari: {text[position : position + 20]!r}")
         position = match.end()
+        yield match
+
+
+@dataclass
+class _Terms:
+    """What the line has said so far: keyword groups (AND of ORs), exclusions, field values."""
+
+    groups: list[list[Atom]] = field(default_factory=list)
+    exclusions: list[Atom] = field(default_factory=list)
+    values: dict[str, list[str]] = field(default_factory=dict)
+    joining: bool = False  # a `|` waits for the word after it
+
+    def add(self, match: re.Match) -> None:
         if match.group("bar"):
-            if not groups or joining:
-                raise FilterError("Tanda | harus berada di antara dua kata, mis. jalan | jembatan.")
-            joining = True
-            continue
+            return self._bar()
         key = (match.group("key") or "").lower()
         raw = match.group("quoted") if match.group("quoted") is not None else match.group("word")
         if key in FIELDS:
-            if match.group("neg") or joining:
-                raise FilterError(f"{key}: tidak bisa diawali '-' atau digabung dengan |.")
-            parts = [raw] if key in SINGLE_VALUED else raw.split(",")  # "1,5m" is one amount
-            values.setdefault(key, []).extend(v.strip() for v in parts if v.strip())
-            continue
-        atom = _atom(f"{key}:{raw}" if key else raw)
-        if match.group("neg"):
-            if joining:
-                raise FilterError("Pengecualian (-kata) tidak bisa digabung dengan |.")
-            exclusions.append(atom)
-        elif joining:
-            groups[-1].append(atom)
-            joining = False
+            return self._field(key, raw, negated=bool(match.group("neg")))
+        self._keyword(_atom(f"{key}:{raw}" if key else raw), negated=bool(match.group("neg")))
+
+    def finish(self) -> None:
+        if self.joining:
+            raise FilterError("Tanda | di akhir filter: tulis kata sesudahnya, mis. jalan | jembatan.")
+
+    def _bar(self) -> None:
+        if not self.groups or self.joining:
+            raise FilterError("Tanda | harus berada di antara dua kata, mis. jalan | jembatan.")
+        self.joining = True
+
+    def _field(self, key: str, raw: str, negated: bool) -> None:
+        if negated or self.joining:
+            raise FilterError(f"{key}: tidak bisa diawali '-' atau digabung dengan |.")
+        parts = [raw] if FIELDS[key].single_valued else raw.split(",")
+        self.values.setdefault(key, []).extend(v.strip() for v in parts if v.strip())
+
+    def _keyword(self, atom: Atom, negated: bool) -> None:
+        if negated and self.joining:
+            raise FilterError("Pengecualian (-kata) tidak bisa digabung dengan |.")
+        if negated:
+            self.exclusions.append(atom)
+        elif self.joining:
+            self.groups[-1].append(atom)
+            self.joining = False
         else:
-            groups.append([atom])
-    if joining:
-        raise FilterError("Tanda | di akhir filter: tulis kata sesudahnya, mis. jalan | jembatan.")
-    spec = FilterSpec(
-        groups=tuple(tuple(g) for g in groups),
-        exclusions=tuple(exclusions),
-        **_fields(values, known_instances, known_provinces),
-    )
-    if spec.hps_min is not None and spec.hps_max is not None and spec.hps_min > spec.hps_max:
-        raise FilterError("hps: batas bawah lebih besar dari batas atas.")
-    if not (spec.groups or spec.exclusions) and spec == FilterSpec(hps_unknown=spec.hps_unknown):
-        raise FilterError(
-            "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. " + "Ketik /bantuan."
-        )
-    return spec
+            self.groups.append([atom])
 
 
 def _atom(text: str) -> Atom:
@@ -170,57 +174,112 @@ def _atom(text: str) -> Atom:
     return Atom(text=text, tokens=tokens)
 
 
-def _fields(values: dict[str, list[str]], instances: set[str], provinces: dict[str, str]) -> dict:
-    out: dict = {}
-    if "lpse" in values:
-        codes = {v.lower() for v in values["lpse"]}
-        _known("LPSE", codes - instances, "Lihat daftar kode di /filter.")
-        out["instances"] = frozenset(codes)
-    if "provinsi" in values:
-        keys = {" ".join(words(v)): v for v in values["provinsi"]}
-        _known(
-            "Provinsi",
-            {v for k, v in keys.items() if k not in provinces},
-            'Tulis nama lengkap, mis. "Jawa Timur".',
+def _check_spec(spec: FilterSpec) -> None:
+    if spec.hps_min is not None and spec.hps_max is not None and spec.hps_min > spec.hps_max:
+        raise FilterError("hps: batas bawah lebih besar dari batas atas.")
+    if not (spec.groups or spec.exclusions) and spec == FilterSpec(hps_unknown=spec.hps_unknown):
+        raise FilterError(
+            "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. " + "Ketik /bantuan."
         )
-        out["provinces"] = frozenset(provinces[k] for k in keys)
-    if "instansi" in values:
-        out["agencies"] = tuple(words(v) for v in values["instansi"] if words(v))
-    if "kategori" in values:
-        names = {
-            v.lower() if v.lower() in CATEGORY_ALIASES else " ".join(words(v)): v for v in values["kategori"]
-        }
-        _known("Kategori", {v for k, v in names.items() if k not in CATEGORY_ALIASES}, "Ketik /bantuan.")
-        out["categories"] = frozenset(CATEGORY_ALIASES[k] for k in names)
-    if "jenis" in values:
-        _known(
-            "Jenis", {v for v in values["jenis"] if v.lower() not in KINDS}, "Pilih tender atau nontender."
-        )
-        out["kinds"] = frozenset(KINDS[v.lower()] for v in values["jenis"])
-    if "kbli" in values:
-        _known(
-            "KBLI",
-            {v for v in values["kbli"] if not re.fullmatch(r"\d{2,5}", v)},
-            "Kode KBLI berupa 2-5 angka.",
-        )
-        out["kbli"] = frozenset(values["kbli"])
-    if "kualifikasi" in values:
-        _known(
-            "Kualifikasi",
-            {v for v in values["kualifikasi"] if v.lower() not in SIZES},
-            "Pilih kecil atau nonkecil.",
-        )
-        out["sizes"] = frozenset(SIZES[v.lower()] for v in values["kualifikasi"])
-    for value in values.get("hps", []):
-        out |= _hps_bounds(value)
-    for value in values.get("hpskosong", []):
-        if value.lower() not in YES | NO:
-            raise FilterError("hpskosong: tulis ya atau tidak.")
-        out["hps_unknown"] = value.lower() in YES
-    return out
 
 
-def _known(what: str, unknown: set[str], hint: str) -> None:
+# -- fields: `name:value,value` -> FilterSpec attributes, one parser per field ----------
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What field values are checked against: instance codes, provinces by folded name."""
+
+    instances: set[str]
+    provinces: dict[str, str]
+
+
+def _parse_lpse(values: list[str], known: _Known) -> dict:
+    codes = {v.lower() for v in values}
+    _refuse_unknown("LPSE", codes - known.instances, "Lihat daftar kode di /filter.")
+    return {"instances": frozenset(codes)}
+
+
+def _parse_provinsi(values: list[str], known: _Known) -> dict:
+    typed = {" ".join(words(v)): v for v in values}
+    hint = 'Tulis nama lengkap, mis. "Jawa Timur".'
+    return {"provinces": _look_up("Provinsi", typed.items(), known.provinces, hint)}
+
+
+def _parse_instansi(values: list[str], known: _Known) -> dict:
+    return {"agencies": tuple(words(v) for v in values if words(v))}
+
+
+def _parse_kategori(values: list[str], known: _Known) -> dict:
+    typed = {v.lower() if v.lower() in CATEGORY_ALIASES else " ".join(words(v)): v for v in values}
+    return {"categories": _look_up("Kategori", typed.items(), CATEGORY_ALIASES, "Ketik /bantuan.")}
+
+
+def _parse_jenis(values: list[str], known: _Known) -> dict:
+    typed = [(v.lower(), v) for v in values]
+    return {"kinds": _look_up("Jenis", typed, KINDS, "Pilih tender atau nontender.")}
+
+
+def _parse_kbli(values: list[str], known: _Known) -> dict:
+    unknown = {v for v in values if not re.fullmatch(r"\d{2,5}", v)}
+    _refuse_unknown("KBLI", unknown, "Kode KBLI berupa 2-5 angka.")
+    return {"kbli": frozenset(values)}
+
+
+def _parse_kualifikasi(values: list[str], known: _Known) -> dict:
+    typed = [(v.lower(), v) for v in values]
+    return {"sizes": _look_up("Kualifikasi", typed, SIZES, "Pilih kecil atau nonkecil.")}
+
+
+def _parse_hps(values: list[str], known: _Known) -> dict:
+    bounds: dict = {}
+    for value in values:
+        bounds |= _hps_bounds(value)
+    return bounds
+
+
+def _parse_hpskosong(values: list[str], known: _Known) -> dict:
+    if any(v.lower() not in YES | NO for v in values):
+        raise FilterError("hpskosong: tulis ya atau tidak.")
+    return {"hps_unknown": values[-1].lower() in YES} if values else {}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One `name:` of the language: its parser (values -> FilterSpec attributes, or FilterError)."""
+
+    parse: Callable[[list[str], _Known], dict]
+    single_valued: bool = False  # the value is not split at commas: "1,5m" is one amount
+
+
+FIELDS = {  # checked in this order: the first field with a bad value is the one reported
+    "lpse": Field(_parse_lpse),
+    "provinsi": Field(_parse_provinsi),
+    "instansi": Field(_parse_instansi),
+    "kategori": Field(_parse_kategori),
+    "jenis": Field(_parse_jenis),
+    "kbli": Field(_parse_kbli),
+    "kualifikasi": Field(_parse_kualifikasi),
+    "hps": Field(_parse_hps, single_valued=True),
+    "hpskosong": Field(_parse_hpskosong, single_valued=True),
+}
+
+
+def _fields(values: dict[str, list[str]], known: _Known) -> dict:
+    attributes: dict = {}
+    for name, rule in FIELDS.items():
+        if name in values:
+            attributes |= rule.parse(values[name], known)
+    return attributes
+
+
+def _look_up(what: str, typed: Collection[tuple[str, str]], table: Mapping[str, str], hint: str) -> frozenset:
+    """`typed` pairs each value's key in `table` with the value as typed, which errors show."""
+    _refuse_unknown(what, {value for key, value in typed if key not in table}, hint)
+    return frozenset(table[key] for key, _ in typed)
+
+
+def _refuse_unknown(what: str, unknown: set[str], hint: str) -> None:
     if unknown:
         raise FilterError(f"{what} tidak dikenal: {', '.join(sorted(unknown))}. {hint}")
 
@@ -248,43 +307,57 @@ def _amount(text: str) -> int:
     return parse_abbreviated_money(f"{match.group(1).replace('.', ',')} {match.group(2).capitalize()}")
 
 
+# -- matching: package fields first, then exclusions, then keywords ---------------------
+
+
 def matches(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
     """The keywords that matched (maybe none) when the package fits `spec`; else None."""
-    if spec.kinds and facts.kind not in spec.kinds:
+    if not (_scope_fits(spec, facts) and _details_fit(spec, facts) and _value_fits(spec, facts)):
         return None
+    return _keywords_found(spec, facts)
+
+
+def _scope_fits(spec: FilterSpec, facts: TenderFacts) -> bool:
+    """Kind, then LPSE or province (either one), then category; an empty one fits any package."""
+    if spec.kinds and facts.kind not in spec.kinds:
+        return False
     if (spec.instances or spec.provinces) and not (
         facts.instances & spec.instances or facts.provinces & spec.provinces
     ):
-        return None
-    if spec.categories and facts.kategori not in spec.categories:
-        return None
+        return False
+    return not spec.categories or facts.kategori in spec.categories
+
+
+def _details_fit(spec: FilterSpec, facts: TenderFacts) -> bool:
+    """Size (an unknown one fits), KBLI prefix, agency; an empty one fits any package."""
     if spec.sizes and facts.size is not None and facts.size not in spec.sizes:
-        return None
+        return False
     if spec.kbli and not any(code.startswith(prefix) for code in facts.kbli for prefix in spec.kbli):
-        return None
-    if spec.agencies and not any(contains_phrase(facts.instansi, agency) for agency in spec.agencies):
-        return None
-    if not _value_fits(spec, facts.value):
-        return None
+        return False
+    return not spec.agencies or any(contains_phrase(facts.instansi, agency) for agency in spec.agencies)
+
+
+def _value_fits(spec: FilterSpec, facts: TenderFacts) -> bool:
+    """The HPS rule: HPS, else pagu; a package with neither fits unless `hpskosong:tidak`."""
+    if spec.hps_min is None and spec.hps_max is None:
+        return True
+    if facts.value is None:
+        return spec.hps_unknown
+    return (spec.hps_min is None or facts.value >= spec.hps_min) and (
+        spec.hps_max is None or facts.value <= spec.hps_max
+    )
+
+
+def _keywords_found(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
+    """No exclusion found and an atom of each OR-group found: the atoms found, in order; else None."""
     tokens, where = facts.tokens, facts.where
     for atom in spec.exclusions:
         if contains_phrase(tokens, atom.tokens, where):
             return None
     matched = []
     for group in spec.groups:
-        found = False
-        for atom in group:
-            if contains_phrase(tokens, atom.tokens, where):
-                matched.append(atom.text)
-                found = True
+        found = [atom.text for atom in group if contains_phrase(tokens, atom.tokens, where)]
         if not found:
             return None
+        matched += found
     return matched
-
-
-def _value_fits(spec: FilterSpec, value: int | None) -> bool:
-    if spec.hps_min is None and spec.hps_max is None:
-        return True
-    if value is None:
-        return spec.hps_unknown
-    return (spec.hps_min is None or value >= spec.hps_min) and (spec.hps_max is None or value <= spec.hps_max)
