@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: setup chromium demo test bench crawl
+.PHONY: setup chromium demo test coverage bench crawl
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,13 @@ test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+# Line coverage of lpse_crawler/ and bot/, the processes the tests start included (pyproject.toml).
+# The whole suite by default; `make coverage PYTEST_ARGS='-m "not slow"'` for the fast set.
+coverage: setup chromium
+	rm -rf data/coverage
+	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
+	$(VENV)/bin/coverage combine -q && $(VENV)/bin/coverage report; exit $$status
 
 bench: setup
 	$(PY) -m bench

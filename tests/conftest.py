@@ -1,8 +1,11 @@
-"""Shared fixtures: a fresh SQLite database, and real crawls against the replay server."""
+"""Shared fixtures: a fresh SQLite database, real crawls against the replay server, and
+Scrapy's test crawler for the spider, pipelines and middlewares in process."""
 
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +68,67 @@ def run_crawl(
     return CrawlResult(done.returncode, done.stderr)
 
 
+# The in-process crawler: the project's settings (pipelines, middlewares, retries), with the
+# values tests rely on pinned the way crawl_environment pins them for a real crawl.
+CRAWLER_SETTINGS = {
+    "LPSE_BASE_URL": "https://spse.inaproc.id",
+    "LPSE_YEARS": "2025,2026",
+    "LPSE_PAGE_SIZE": 10,
+    "LPSE_MAX_PAGES": 50,
+    "LPSE_MAX_DETAILS": 500,
+    "LPSE_DETAIL_ATTEMPTS": 5,
+    "LPSE_FAIL_AFTER": 1,
+    "LPSE_BROWSER_ENABLED": False,
+    "LPSE_PROXY": "",
+    "RETRY_TIMES": 3,
+    "RETRY_BACKOFF_BASE": 0.01,
+    "HTTP_429_PAUSE": 60.0,
+}
+
+
+def make_crawler(db_path: Path, instances: str = "kemkes", kinds: str = "tender,nontender", **settings):
+    """Scrapy's test crawler (`scrapy.utils.test.get_crawler`) with `crawler.spider` set to
+    the `lpse` spider it made, as during `scrapy crawl lpse -a instances=...`; nothing runs."""
+    from scrapy.utils.test import get_crawler
+
+    import lpse_crawler.settings as project
+    from lpse_crawler.spiders.instances import AllInstancesSpider
+
+    reactor = {"TWISTED_REACTOR", "DOWNLOAD_HANDLERS"}  # get_crawler picks what fits this process
+    values = {name: getattr(project, name) for name in dir(project) if name.isupper() and name not in reactor}
+    values |= CRAWLER_SETTINGS | {"DATABASE_URL": f"sqlite:///{db_path}"} | settings
+    crawler = get_crawler(AllInstancesSpider, values)
+    crawler.spider = AllInstancesSpider.from_crawler(crawler, instances=instances, kinds=kinds)
+    return crawler
+
+
+@pytest.fixture(scope="session")
+def registry_database(tmp_path_factory) -> Path:
+    """A database migrated and with the instance registry synced, to copy (0.3 s a test less)."""
+    from lpse_crawler.spse.registry import load_registry, sync_registry
+
+    path = tmp_path_factory.mktemp("registry") / "pantau.db"
+    db = open_database(f"sqlite:///{path}")
+    sync_registry(load_registry())
+    db.close()
+    return path
+
+
+@pytest.fixture
+def new_crawler(registry_database, database_path):
+    """Makes in-process crawlers (`new_crawler(LPSE_PROXY=...)`) over one fresh test database,
+    a copy of the template."""
+    shutil.copyfile(registry_database, database_path)
+    yield lambda **kwargs: make_crawler(database_path, **kwargs)
+    shared_database.close()
+
+
+@pytest.fixture
+def crawler(new_crawler):
+    """An in-process crawler of `kemkes` over a fresh test database."""
+    return new_crawler()
+
+
 TOKEN = "123456:TEST-token-never-logged"
 
 
@@ -79,7 +143,10 @@ def keyring():
 def telegram():
     from tests.telegram_emulator import TelegramEmulator
 
-    with TelegramEmulator(TOKEN) as emulator:
+    emulator = TelegramEmulator(TOKEN)
+    # serve_forever looks for shutdown every poll_interval: 0.5 s by default, paid by every test
+    emulator.thread = threading.Thread(target=emulator.httpd.serve_forever, args=(0.02,), daemon=True)
+    with emulator:
         yield emulator
 
 

@@ -12,10 +12,13 @@ from tests.conftest import run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (make test installs it; CI always has it)",
-)
+pytestmark = [
+    pytest.mark.slow,  # real `scrapy crawl` processes driving Chromium
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM) and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (make test installs it; CI always has it)",
+    ),
+]
 
 
 def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_path):

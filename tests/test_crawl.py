@@ -13,6 +13,8 @@ from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 from tests.spse_replay.dataset import listing_amount
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl` processes against the replay server
+
 INSTANCES = ["kemkes", "nasional", "jakarta", "makassar"]
 KINDS = ("tender", "nontender")
 

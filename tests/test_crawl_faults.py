@@ -8,6 +8,8 @@ from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl` processes against the replay server
+
 BAD, GOOD = "kemkes", "jakarta"
 PER_INSTANCE = 50  # 25 tender + 25 non-tender rows replayed per instance
 

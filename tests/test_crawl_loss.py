@@ -21,6 +21,8 @@ from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, crawl_environment, run_crawl
 from tests.spse_replay import Fault, SpseReplayServer
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl` processes, killed and started again
+
 INSTANCES = ["kemkes", "nasional", "jakarta", "makassar"]
 SMALL_PAGES = {"LPSE_PAGE_SIZE": "5"}
 

@@ -17,6 +17,8 @@ from lpse_crawler.store.schema import open_database
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 
+pytestmark = pytest.mark.slow  # real `scrapy crawl` processes against the replay server
+
 INSTANCES = ["kemkes", "nasional", "jakarta", "makassar"]
 KEYRING = Keyring.parse(generate_key("test"))
 

@@ -4,6 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the whole demo: crawls, matching and the bot as processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -20,6 +20,8 @@ from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, TOKEN, run_crawl
 from tests.spse_replay import SpseReplayServer
 
+pytestmark = pytest.mark.slow  # `scrapy crawl` and `python -m bot` as real processes
+
 USER = 4242
 INSTANCES = ["kemkes", "jakarta"]
 

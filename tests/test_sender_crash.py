@@ -9,6 +9,8 @@ import sys
 import time
 from collections import Counter
 
+import pytest
+
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.crypto import generate_key
 from lpse_crawler.people.models import Subscriber
@@ -19,6 +21,8 @@ from lpse_crawler.store.tenders import upsert_tender
 from lpse_crawler.usage import UsageDaily
 from tests.conftest import ROOT, TOKEN
 from tests.test_sender import ITEM
+
+pytestmark = pytest.mark.slow  # the sender as a real process, killed and started again
 
 TOTAL, KILLS = 1000, 4
 

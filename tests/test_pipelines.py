@@ -1,0 +1,274 @@
+"""The item pipelines in process, made by Scrapy's test crawler: what each item leaves in the
+database (queue, listing progress, sessions, tenders, the outbox), the crawl's stats and the
+instance's health. Packages are the recorded non-tender 11002302000 (tests/test_normalise.py)."""
+
+import asyncio
+import dataclasses
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.pipelines import ItemPipelineManager
+
+from lpse_crawler.items import DetailFailure, ListingPage, SessionChange, TenderItem
+from lpse_crawler.matching.saved_filters import save_filter
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.crypto import Keyring, generate_key
+from lpse_crawler.people.personal_data import create_subscriber
+from lpse_crawler.pipelines import (
+    DetailFailurePipeline,
+    ListingPipeline,
+    MatchPipeline,
+    NormalisePipeline,
+    SessionPipeline,
+    StorePipeline,
+)
+from lpse_crawler.spse.coverage import Coverage, Run
+from lpse_crawler.spse.normalise import normalise
+from lpse_crawler.store import crawl_state
+from lpse_crawler.store.crawl_state import Session
+from lpse_crawler.store.database import database
+from lpse_crawler.store.models import ListingProgress, PendingDetail, Tender, TenderListing
+from tests.test_normalise import raw_package
+
+KODE = "11002302000"
+KEYRING = Keyring.parse(generate_key("test"))
+
+
+@pytest.fixture
+def pipelines(crawler):
+    """Every pipeline, made by `from_crawler` as Scrapy makes them, by class name."""
+    classes = [
+        SessionPipeline,
+        ListingPipeline,
+        DetailFailurePipeline,
+        NormalisePipeline,
+        StorePipeline,
+        MatchPipeline,
+    ]
+    return {cls.__name__: cls.from_crawler(crawler) for cls in classes}
+
+
+@pytest.fixture
+def subscribers(crawler):
+    """Subscribers whose filters fit the package (everything; `lpse:nasional` only once the
+    package is listed there) and one whose filter does not."""
+    people = {}
+    for chat_id, name, text in [
+        (4242, "everything", "jenis:tender,nontender"),
+        (4343, "nasional", "lpse:nasional jenis:tender,nontender"),
+        (4444, "bridges", "jembatan"),
+    ]:
+        people[name] = create_subscriber(KEYRING, chat_id=chat_id, name=f"Pelanggan {chat_id}")
+        save_filter(people[name], name, text)
+    return {name: subscriber.id for name, subscriber in people.items()}
+
+
+def listing_page(kind: str = "nontender", version: int = 1, **fields) -> ListingPage:
+    raw = raw_package()
+    values = {
+        "instance": "kemkes",
+        "kind": kind,
+        "year": 2025,
+        "to_fetch": [(KODE, raw.cells)],
+        "seen_again": [],
+        "coverage": Coverage(None, (Run(int(KODE), int(KODE), 0, 9),), version),
+    }
+    return ListingPage(**(values | fields))
+
+
+def queued(kode: str = KODE) -> PendingDetail | None:
+    return PendingDetail.get_or_none(
+        PendingDetail.instance == "kemkes", PendingDetail.kind == "nontender", PendingDetail.kode == kode
+    )
+
+
+def alerts() -> dict[int, list[str]]:
+    """Queued notifications: subscriber id -> package codes."""
+    got: dict[int, list[str]] = {}
+    for n in Notification.select(Notification, Tender).join(Tender).order_by(Notification.id):
+        got.setdefault(n.subscriber_id, []).append(n.tender.kode)
+    return got
+
+
+def store(pipelines, item: TenderItem) -> TenderItem:
+    return pipelines["StorePipeline"].process_item(item)
+
+
+# -- listing pages -------------------------------------------------------------------------------
+
+
+def test_a_listing_page_queues_its_new_rows_with_their_cells(pipelines):
+    page = listing_page()
+    assert pipelines["ListingPipeline"].process_item(page) is page
+    row = queued()
+    assert (row.row, row.attempts) == (page.to_fetch[0][1], 0)
+
+
+def test_a_listing_page_moves_the_listing_progress(pipelines):
+    pipelines["ListingPipeline"].process_item(listing_page())
+    stored = crawl_state.load_coverage("kemkes", "nontender", 2025)
+    assert stored == listing_page().coverage
+
+
+def test_a_stale_listing_progress_is_refused_and_counted(crawler, pipelines, caplog):
+    listing = pipelines["ListingPipeline"]
+    listing.process_item(listing_page())
+    newer = Coverage(int(KODE), (), 2)
+    listing.process_item(listing_page(coverage=newer))
+    listing.process_item(listing_page(coverage=Coverage(1, (), 2)))  # also derived from version 1
+    assert crawl_state.load_coverage("kemkes", "nontender", 2025) == newer
+    assert crawler.stats.get_value("lpse/coverage_conflicts") == 1
+    assert "listing progress changed under this crawl; kept the stored one" in caplog.text
+
+
+def test_a_page_that_does_not_move_the_coverage_leaves_it(pipelines):
+    pipelines["ListingPipeline"].process_item(listing_page(coverage=None))
+    assert queued() is not None and not ListingProgress.select().exists()
+
+
+# -- sessions and failed details -----------------------------------------------------------------
+
+
+def test_a_fresh_session_is_kept_and_the_item_dropped(pipelines):
+    session = Session("5e6f", {"SPSE_SESSION": "9d2e-___AT=5e6f&"})
+    with pytest.raises(DropItem, match="session of kemkes tender kept"):
+        pipelines["SessionPipeline"].process_item(SessionChange("kemkes", "tender", session))
+    assert crawl_state.load_session("kemkes", "tender") == session
+
+
+def test_a_refused_session_is_forgotten(pipelines):
+    crawl_state.save_session("kemkes", "tender", Session("5e6f", {}))
+    with pytest.raises(DropItem):
+        pipelines["SessionPipeline"].process_item(SessionChange("kemkes", "tender", None))
+    assert crawl_state.load_session("kemkes", "tender") is None
+
+
+def test_a_failed_detail_is_counted_on_its_queue_row(pipelines):
+    cells = raw_package().cells
+    pipelines["ListingPipeline"].process_item(listing_page())
+    failure = DetailFailure("kemkes", "nontender", KODE, cells, "announcement: HTTP 404")
+    for _ in range(2):
+        with pytest.raises(DropItem, match=f"package {KODE}: announcement: HTTP 404"):
+            pipelines["DetailFailurePipeline"].process_item(failure)
+    row = queued()
+    assert (row.attempts, row.last_error, row.row) == (2, "announcement: HTTP 404", cells)
+
+
+def test_a_failed_detail_not_queued_yet_is_queued(pipelines):
+    failure = DetailFailure("kemkes", "nontender", "10748063000", ["10748063000"], "jadwal: HTTP 500")
+    with pytest.raises(DropItem):
+        pipelines["DetailFailurePipeline"].process_item(failure)
+    assert queued("10748063000").attempts == 1
+
+
+# -- normalise, store, match ---------------------------------------------------------------------
+
+
+def test_a_raw_package_becomes_a_typed_item(pipelines):
+    item = pipelines["NormalisePipeline"].process_item(raw_package())
+    assert isinstance(item, TenderItem)
+    assert (item.kode, item.hps, item.kategori) == (KODE, 165_146_000, "Jasa Lainnya")
+
+
+def test_a_package_that_does_not_add_up_is_dropped_and_stays_queued(crawler, pipelines):
+    raw = raw_package(kode="10748063000")  # the announcement is for 11002302000
+    with pytest.raises(DropItem, match="malformed package 10748063000"):
+        pipelines["NormalisePipeline"].process_item(raw)
+    assert "announcement is for 11002302000" in queued("10748063000").last_error
+    assert crawler.spider.health["kemkes"].errors == [
+        f"package 10748063000: announcement is for {KODE}, listing row for 10748063000"
+    ]
+    assert crawler.stats.get_value("lpse/dropped/malformed") == 1
+
+
+def test_a_new_package_is_stored_unqueued_and_marked_to_match(crawler, pipelines):
+    pipelines["ListingPipeline"].process_item(listing_page())
+    item = store(pipelines, normalise(raw_package()))
+    tender = Tender.get(Tender.kind == "nontender", Tender.kode == KODE)
+    assert (item.stored_as, item.to_match, tender.match_pending) == ("new", [tender.id], True)
+    assert queued() is None
+    assert [t.instance_id for t in TenderListing.select()] == ["kemkes"]
+    assert (crawler.spider.health["kemkes"].new, crawler.stats.get_value("lpse/new")) == (1, 1)
+
+
+def test_a_package_stored_again_is_unchanged_then_updated(crawler, pipelines):
+    store(pipelines, normalise(raw_package()))
+    assert store(pipelines, normalise(raw_package())).stored_as == "unchanged"
+    changed = dataclasses.replace(normalise(raw_package()), tahap="Penetapan Pemenang")
+    assert store(pipelines, changed).stored_as == "updated"
+    assert Tender.get(Tender.kode == KODE).tahap == "Penetapan Pemenang"
+    assert crawler.spider.health["kemkes"].updated == 1
+    assert crawler.stats.get_value("lpse/unchanged") == crawler.stats.get_value("lpse/updated") == 1
+
+
+def test_a_stored_package_is_matched_once_per_fitting_subscriber(crawler, pipelines, subscribers):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    item = match.process_item(store(pipelines, normalise(raw_package())))
+    assert alerts() == {subscribers["everything"]: [KODE]}
+    assert not Tender.get_by_id(item.to_match[0]).match_pending
+    assert crawler.stats.get_value("lpse/notifications_queued") == 1
+    match.process_item(store(pipelines, normalise(raw_package())))  # crawled again
+    assert alerts() == {subscribers["everything"]: [KODE]}
+
+
+def test_a_package_first_seen_on_another_instance_is_matched_again(pipelines, subscribers):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    match.process_item(store(pipelines, normalise(raw_package())))
+    page = listing_page(instance="nasional", to_fetch=[], seen_again=[KODE], coverage=None)
+    match.process_item(pipelines["ListingPipeline"].process_item(page))
+    assert alerts() == {subscribers["everything"]: [KODE], subscribers["nasional"]: [KODE]}
+    assert {t.instance_id for t in TenderListing.select()} == {"kemkes", "nasional"}
+
+
+def test_packages_an_interrupted_crawl_left_unmatched_are_matched_at_open(crawler, pipelines, subscribers):
+    store(pipelines, normalise(raw_package()))  # stored, then the crawl was killed
+    assert alerts() == {}
+    MatchPipeline.from_crawler(crawler).open_spider()
+    assert alerts() == {subscribers["everything"]: [KODE]}
+    assert crawler.stats.get_value("lpse/matched_leftover") == 1
+
+
+# -- the whole chain, in the order settings.py gives ---------------------------------------------
+
+
+def test_the_chain_in_settings_order_stores_unqueues_and_alerts_once(crawler, subscribers):
+    manager = ItemPipelineManager.from_crawler(crawler)
+
+    async def crawl_twice():
+        await manager.open_spider_async()
+        for _ in range(2):
+            await manager.process_item_async(listing_page())
+            assert queued() is not None
+            stored = await manager.process_item_async(raw_package())
+        return stored
+
+    stored = asyncio.run(crawl_twice())
+    assert (stored.kode, stored.stored_as) == (KODE, "unchanged")
+    assert queued() is None and not Tender.get(Tender.kode == KODE).match_pending
+    assert alerts() == {subscribers["everything"]: [KODE]}
+
+
+# -- a write that fails ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, item",
+    [
+        ("ListingPipeline", listing_page()),
+        ("SessionPipeline", SessionChange("kemkes", "tender", Session("5e6f", {}))),
+        ("DetailFailurePipeline", DetailFailure("kemkes", "nontender", KODE, [KODE], "HTTP 500")),
+        ("StorePipeline", normalise(raw_package())),
+    ],
+    ids=lambda v: v if isinstance(v, str) else type(v).__name__,
+)
+def test_a_database_error_drops_the_item_and_is_recorded_as_storage(crawler, pipelines, name, item):
+    database.execute_sql("PRAGMA query_only = 1")  # every write fails, as on a full disk
+    with pytest.raises(DropItem, match="storage: .*readonly"):
+        pipelines[name].process_item(item)
+    database.execute_sql("PRAGMA query_only = 0")
+    (error,) = crawler.spider.health["kemkes"].storage_errors
+    assert error.startswith("storage: ") and crawler.spider.health["kemkes"].failed
+    assert crawler.stats.get_value("lpse/errors/storage") == 1
+    assert not Tender.select().exists() and not PendingDetail.select().exists()
