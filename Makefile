@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: setup chromium demo test coverage bench crawl
+.PHONY: setup chromium postgresql demo test coverage bench crawl
 
 setup: $(VENV)/.installed
 
@@ -17,17 +17,21 @@ $(VENV)/.installed: requirements.txt
 chromium:
 	@test -x $(CHROMIUM_PATH) || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Debian's PostgreSQL server binaries: the PostgreSQL tests start a private cluster with them.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
+
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup chromium
+test: setup chromium postgresql
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 # Line coverage of lpse_crawler/ and bot/, the processes the tests start included (pyproject.toml).
 # The whole suite by default; `make coverage PYTEST_ARGS='-m "not slow"'` for the fast set.
-coverage: setup chromium
+coverage: setup chromium postgresql
 	rm -rf data/coverage
 	$(VENV)/bin/coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
 	$(VENV)/bin/coverage combine -q && $(VENV)/bin/coverage report; exit $$status

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from lpse_crawler.people.models import BotState, chat_state_key
-from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.database import upsert, utcnow, write_transaction
 
 STALE_AFTER = timedelta(days=1)
 
@@ -42,4 +42,8 @@ def save(chat_id: int, state: ChatState) -> None:
         if state == ChatState():
             BotState.delete().where(BotState.key == key).execute()
         else:
-            BotState.replace(key=key, value=json.dumps(asdict(state)), updated_at=utcnow()).execute()
+            upsert(
+                BotState,
+                [BotState.key],
+                {"key": key, "value": json.dumps(asdict(state)), "updated_at": utcnow()},
+            )

@@ -21,7 +21,7 @@ from bot.render import render_notification
 from lpse_crawler import outbox
 from lpse_crawler.outbox import Claim, Notification
 from lpse_crawler.people.models import BotState, Filter
-from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.database import upsert, utcnow, write_transaction
 
 log = logging.getLogger(__name__)
 PAUSE_KEY = "sender.paused_until"
@@ -47,7 +47,7 @@ class Sender:
     def pause(self, seconds: float) -> None:
         until = (utcnow() + timedelta(seconds=seconds)).isoformat()
         with write_transaction():
-            BotState.replace(key=PAUSE_KEY, value=until, updated_at=utcnow()).execute()
+            upsert(BotState, [BotState.key], {"key": PAUSE_KEY, "value": until, "updated_at": utcnow()})
         log.warning("Telegram asked to wait %.0f s (429); pausing the sender", seconds)
 
     def reclaim_stale(self) -> int:

@@ -29,6 +29,7 @@ VARIABLES = {
         Variable("DATABASE_URL", "sqlite:///data/pantau.db", "text", "database (peewee db_url syntax)"),
         Variable("SQLITE_BUSY_TIMEOUT_MS", "10000", "int", "ms a writer waits for another's lock"),
         Variable("SQLITE_MAX_SIZE_MB", "0", "number", "cap on the SQLite file (0: none)"),
+        Variable("PG_LOCK_TIMEOUT_MS", "10000", "int", "PostgreSQL: ms a statement waits for a lock"),
         # crawl
         Variable("LPSE_BASE_URL", "https://spse.inaproc.id", "text", "SPSE host; instances are paths"),
         Variable("LPSE_YEARS", "", "text", "fiscal years polled (empty: this year and next)"),

@@ -17,7 +17,14 @@ from lpse_crawler import usage
 from lpse_crawler.matching.index import Match
 from lpse_crawler.people import audit
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
-from lpse_crawler.store.database import AwareDateTimeField, BaseModel, JSONField, utcnow, write_transaction
+from lpse_crawler.store.database import (
+    AwareDateTimeField,
+    BaseModel,
+    JSONField,
+    is_postgres,
+    utcnow,
+    write_transaction,
+)
 from lpse_crawler.store.models import Tender
 
 
@@ -133,6 +140,8 @@ def claim(limit: int, chat_busy: Callable[[int], bool] = lambda chat: False) -> 
             .order_by(Notification.id)
             .limit(limit * 4)
         )
+        if is_postgres():  # SQLite's BEGIN IMMEDIATE already keeps two senders apart
+            rows = rows.for_update(of=Notification, skip_locked=True)
         chosen, chats = [], set()
         for row in rows:
             chat = row.subscriber.chat_id

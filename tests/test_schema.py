@@ -1,5 +1,7 @@
 """Schema by code: a fresh database and one from the previous release both open."""
 
+from datetime import timedelta
+
 from lpse_crawler.store.database import connect_database, database
 from lpse_crawler.store.models import Instance
 from lpse_crawler.store.schema import LATEST, SchemaVersion, migrate, open_database
@@ -27,3 +29,21 @@ def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
     assert "subscriber" in db.get_tables()
     assert Instance.get_by_id("kemkes").name == "LPSE Kementerian Kesehatan"
     assert open_database(f"sqlite:///{database_path}") and SchemaVersion.select().count() == LATEST
+
+
+def test_moments_in_the_old_format_are_rewritten_to_sort_in_time_order(database_path):
+    db = connect_database(f"sqlite:///{database_path}")
+    migrate(db, target=3)
+    Instance.create(code="kemkes", name="LPSE Kementerian Kesehatan")
+    db.execute_sql(
+        "UPDATE instance SET last_ok_at = '2026-02-06T16:05:00+07:00', "
+        "last_error_at = '2026-02-06T09:05:00.500000+00:00'"
+    )
+    database.close()
+    open_database(f"sqlite:///{database_path}")
+    stored = database.execute_sql("SELECT last_ok_at, last_error_at FROM instance").fetchone()
+    assert stored == ("2026-02-06T09:05:00.000000Z+07:00", "2026-02-06T09:05:00.500000Z+00:00")
+    assert sorted(stored) == list(stored)  # text order is time order
+    row = Instance.get_by_id("kemkes")
+    assert row.last_ok_at.utcoffset().total_seconds() == 7 * 3600 and row.last_ok_at.hour == 16
+    assert row.last_error_at - row.last_ok_at == timedelta(milliseconds=500)

@@ -5,7 +5,7 @@ import getpass
 import json
 
 import click
-from peewee import OperationalError
+from peewee import InterfaceError, OperationalError
 
 from lpse_crawler import config
 from lpse_crawler.people import audit
@@ -39,12 +39,13 @@ def db_command(fn):
             return fn(*args, **kwargs)
         except (CryptoError, InvalidContact, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-        except OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except (OperationalError, InterfaceError) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if any(word in message for word in ("locked", "busy", "lock timeout")):
                 raise click.ClickException(
                     "the database is busy (locked by another process); try again"
                 ) from exc
-            raise click.ClickException(f"database error: {exc}") from exc
+            raise click.ClickException(f"database error: {message}") from exc
         finally:
             if database.obj is not None:
                 database.close()

@@ -9,7 +9,8 @@ from lpse_crawler.cli.common import audited, db_command, emit, keyring
 from lpse_crawler.people.crypto import CryptoError, generate_key
 from lpse_crawler.people.models import Payment, Subscriber
 from lpse_crawler.people.personal_data import rotate_keys
-from lpse_crawler.store.database import database, database_url
+from lpse_crawler.store.copy import copy_from
+from lpse_crawler.store.database import database, database_url, is_postgres
 from lpse_crawler.store.models import CRAWLER_MODELS
 from lpse_crawler.store.schema import ACCOUNT_MODELS, LATEST, SchemaVersion, migrate
 
@@ -43,10 +44,13 @@ def migrate_command():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @db_command
 def stats(as_json):
-    """Rows per table, schema and SQLite versions.  Example: python cli.py db stats --json"""
+    """Rows per table, schema and database versions.  Example: python cli.py db stats --json"""
     data = {m._meta.table_name: m.select().count() for m in CRAWLER_MODELS + ACCOUNT_MODELS}
     data["schema_version"] = SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar()
-    data["sqlite"] = database.execute_sql("select sqlite_version()").fetchone()[0]
+    if is_postgres():
+        data["postgresql"] = database.execute_sql("show server_version").fetchone()[0]
+    else:
+        data["sqlite"] = database.execute_sql("select sqlite_version()").fetchone()[0]
     emit([{"what": k, "value": v} for k, v in data.items()] if not as_json else data, as_json)
 
 
@@ -54,15 +58,36 @@ def stats(as_json):
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @db_command
 def backup(path: Path):
-    """A consistent online copy (VACUUM INTO), safe while the crawler and bot write.
+    """A consistent online copy of the SQLite database (VACUUM INTO), safe while the crawler
+    and bot write. On PostgreSQL it says to use pg_dump.
 
     Example: python cli.py db backup /var/backups/pantau-$(date +%F).db
     """
+    if is_postgres():
+        raise click.ClickException(
+            "on PostgreSQL, back up with pg_dump: pg_dump --format=custom --file=pantau.dump <DATABASE_URL>"
+        )
     if path.exists():
         raise click.ClickException(f"{path} exists: choose a new file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     database.execute_sql("VACUUM INTO ?", (str(path),))
     click.echo(f"backup written to {path} ({path.stat().st_size:,} bytes)")
+
+
+@db.command("copy")
+@click.argument("source_url")
+@db_command
+def copy(source_url):
+    """Copy every row of another database (e.g. the SQLite file) into DATABASE_URL, which
+    must be migrated and empty: how an installation moves to PostgreSQL.
+
+    Example: DATABASE_URL=postgresql://pantau@localhost/pantau python cli.py db copy sqlite:///data/pantau.db
+    """
+    if source_url == database_url():
+        raise click.ClickException("the source is DATABASE_URL itself: name another database")
+    copied = copy_from(source_url, lambda table, rows: click.echo(f"  {table}: {rows:,} rows", err=True))
+    audited("db.copy", None, f"{sum(copied.values())} rows")
+    click.echo(f"copied {sum(copied.values()):,} rows in {len(copied)} tables")
 
 
 @click.group(help="Encryption keys for personal data (PANTAU_KEYS or PANTAU_KEY_FILE).")

@@ -11,7 +11,6 @@ from peewee import (
     BooleanField,
     CharField,
     ForeignKeyField,
-    IntegerField,
     TextField,
 )
 
@@ -58,7 +57,7 @@ class Payment(BaseModel):
 
     subscriber = ForeignKeyField(Subscriber, backref="payments", null=True, on_delete="SET NULL")
     invoice_no = CharField(unique=True)
-    amount = IntegerField()  # rupiah
+    amount = BigIntegerField()  # rupiah
     method = CharField()
     plan = CharField()
     period_start = DayField()

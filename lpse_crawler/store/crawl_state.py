@@ -6,7 +6,7 @@ from datetime import timedelta
 from peewee import chunked
 
 from lpse_crawler.spse.coverage import Coverage, Run
-from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.database import upsert, utcnow, write_transaction
 from lpse_crawler.store.models import Instance, ListingProgress, PendingDetail, SpseSession
 
 GIVE_UP_DELAY = timedelta(days=1)  # a package over LPSE_DETAIL_ATTEMPTS is still tried this often
@@ -27,13 +27,8 @@ def load_session(instance: str, kind: str) -> Session | None:
 
 def save_session(instance: str, kind: str, session: Session) -> None:
     with write_transaction():
-        SpseSession.replace(
-            instance=instance,
-            kind=kind,
-            token=session.token,
-            cookies=session.cookies,
-            updated_at=utcnow(),
-        ).execute()
+        values = {"instance": instance, "kind": kind, "token": session.token, "cookies": session.cookies}
+        upsert(SpseSession, [SpseSession.instance, SpseSession.kind], values | {"updated_at": utcnow()})
 
 
 def forget_session(instance: str, kind: str) -> None:

@@ -4,25 +4,31 @@ One deferred database (`database`) is shared by the crawler, the bot and the CLI
 runs in WAL mode with a busy timeout, foreign keys on, secure_delete and short
 transactions, through APSW: its wheels carry a current SQLite (the interpreter's may
 predate 3.51.3, which fixed WAL corruption under concurrent writers and checkpoints).
-Set DATABASE_URL (playhouse.db_url syntax) to use another database.
+Set DATABASE_URL to `postgresql://user@host:port/name` to use PostgreSQL (psycopg 3):
+the same code runs there, with lock_timeout, reconnection after a server restart, and
+claims that skip rows another process holds.
 """
 
 import json
 import logging
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import apsw
 from peewee import (
     DatabaseError,
     DatabaseProxy,
+    InterfaceError,
     Model,
+    OperationalError,
+    PostgresqlDatabase,
     SqliteDatabase,
     TextField,
 )
 from playhouse.apsw_ext import APSWDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import parse
+from playhouse.shortcuts import ReconnectMixin
 
 from lpse_crawler import config
 
@@ -55,17 +61,28 @@ def wib_start_of(now: datetime, period: str) -> datetime:
 
 
 class AwareDateTimeField(TextField):
-    """A timezone-aware datetime stored as ISO 8601 text (keeps the zone's offset)."""
+    """A timezone-aware moment stored as text that sorts in time order on every database:
+    the UTC moment at fixed width, then the offset it was given in (kept for display), e.g.
+    `2026-02-06T09:05:00.000000Z+07:00` for 16:05 WIB. Older rows hold plain ISO 8601."""
 
     def db_value(self, value):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime for {self.name}: {value!r}")
-        return value.isoformat()
+        offset = int(value.utcoffset().total_seconds() // 60)
+        sign, offset = ("-" if offset < 0 else "+"), abs(offset)
+        return f"{value.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}Z{sign}{offset // 60:02d}:{offset % 60:02d}"
 
     def python_value(self, value):
-        return None if value is None else datetime.fromisoformat(value)
+        if value is None:
+            return None
+        moment, z, offset = value.partition("Z")
+        if not z:
+            return datetime.fromisoformat(value)
+        minutes = int(offset[1:3]) * 60 + int(offset[4:6])
+        zone = timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
+        return datetime.fromisoformat(moment).replace(tzinfo=UTC).astimezone(zone)
 
 
 class DayField(TextField):
@@ -112,28 +129,65 @@ def database_url() -> str:
     return config.get("DATABASE_URL")
 
 
+class ReconnectingPostgres(ReconnectMixin, PostgresqlDatabase):
+    """PostgreSQL that reconnects when the server went away (a restart), outside transactions."""
+
+    reconnect_errors = (
+        (OperationalError, "terminating connection"),
+        (OperationalError, "server closed the connection"),
+        (OperationalError, "connection is closed"),
+        (OperationalError, "connection failed"),
+        (InterfaceError, "connection is closed"),
+        (InterfaceError, "connection already closed"),
+    )
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
 def connect_database(url: str | None = None):
     """Point the shared `database` at `url` (default DATABASE_URL) and connect."""
-    url = url or database_url()
-    if url.startswith(("sqlite:///", "apsw:///")):
-        path = url.split(":///", 1)[1]
-        if path not in ("", ":memory:") and os.path.dirname(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        # ms a writer waits for the lock before "database is locked"
-        busy_ms = config.get("SQLITE_BUSY_TIMEOUT_MS")
-        pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_ms}
-        # A cap on the file, so a runaway database stops with "database or disk is full"
-        # (the crawl then exits 4) before the disk fills for everything else on the machine.
-        max_mb = config.get("SQLITE_MAX_SIZE_MB")
-        if max_mb > 0:
-            pragmas["max_page_count"] = max(1, int(max_mb * 1024 * 1024 // 4096))
-        db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000)
-        check_sqlite_version(db.server_version)
-    else:
-        db = connect(url)
+    db = open_url(url or database_url())
     database.initialize(db)
     db.connect(reuse_if_open=True)
     return db
+
+
+def open_url(url: str):
+    """A database object for `url` (not connected, not shared)."""
+    if url.startswith(("sqlite:///", "apsw:///")):
+        return _sqlite(url.split(":///", 1)[1])
+    if url.startswith(("postgresql://", "postgres://")):
+        params = parse(url)
+        lock_ms = config.get("PG_LOCK_TIMEOUT_MS")
+        return ReconnectingPostgres(
+            params.pop("database"), options=f"-c lock_timeout={lock_ms} -c timezone=UTC", **params
+        )
+    raise ValueError(f"database URL {url!r}: use sqlite:///path/to/file.db or postgresql://user@host/name")
+
+
+def _sqlite(path: str) -> APSWDatabase:
+    if path not in ("", ":memory:") and os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    # ms a writer waits for the lock before "database is locked"
+    busy_ms = config.get("SQLITE_BUSY_TIMEOUT_MS")
+    pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_ms}
+    # A cap on the file, so a runaway database stops with "database or disk is full"
+    # (the crawl then exits 4) before the disk fills for everything else on the machine.
+    max_mb = config.get("SQLITE_MAX_SIZE_MB")
+    if max_mb > 0:
+        pragmas["max_page_count"] = max(1, int(max_mb * 1024 * 1024 // 4096))
+    db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000)
+    check_sqlite_version(db.server_version)
+    return db
+
+
+def upsert(model, conflict_target: list, values: dict) -> None:
+    """Insert a row, or update the columns of `values` on the row it conflicts with."""
+    fields, keys = model._meta.fields, {field.name for field in conflict_target}
+    update = {fields[name]: value for name, value in values.items() if name not in keys}
+    model.insert(**values).on_conflict(conflict_target=conflict_target, update=update).execute()
 
 
 def check_sqlite_version(version: tuple[int, ...]) -> None:
@@ -144,11 +198,22 @@ def check_sqlite_version(version: tuple[int, ...]) -> None:
     log.info("SQLite %s (APSW)", text)
 
 
+PERSONAL_TABLES = ("subscriber", "payment", "bot_state")  # where ciphertext and chat state live
+
+
 def wipe_wal() -> bool:
-    """Copy the WAL into the database and truncate it, so old page versions (say, data
-    just erased or re-encrypted) leave the disk; secure_delete has zeroed freed space.
-    False when a reader kept the checkpoint from completing (try again later)."""
-    if not isinstance(database.obj, SqliteDatabase):
+    """Make erased or re-encrypted data leave the database files.
+
+    SQLite: copy the WAL into the database and truncate it (secure_delete has zeroed freed
+    space); False when a reader kept the checkpoint from completing (try again later).
+    PostgreSQL: VACUUM FULL rewrites the tables that hold personal data into new files
+    without the old row versions. What PostgreSQL cannot promise: WAL segments and the
+    freed file blocks keep old bytes until the server recycles them and the filesystem
+    reuses them (encrypt the disk; see README).
+    """
+    if is_postgres():
+        for table in PERSONAL_TABLES:
+            database.execute_sql(f'VACUUM FULL "{table}"')
         return True
     busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     return busy == 0

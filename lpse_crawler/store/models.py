@@ -1,6 +1,14 @@
 """The crawler's tables: LPSE instances and their health, packages, listings, stages, crawl state."""
 
-from peewee import BooleanField, CharField, CompositeKey, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from lpse_crawler.store.database import AwareDateTimeField, BaseModel, JSONField, utcnow
 
@@ -44,10 +52,10 @@ class Tender(BaseModel):
     batal = BooleanField(default=False)
     gagal = BooleanField(default=False)
     labels = JSONField(default=list)
-    hps = IntegerField(null=True)  # exact, rupiah
-    hps_listing = IntegerField(null=True)  # rounded figure from the listing
-    pagu = IntegerField(null=True)
-    nilai_kontrak = IntegerField(null=True)
+    hps = BigIntegerField(null=True)  # exact, rupiah
+    hps_listing = BigIntegerField(null=True)  # rounded figure from the listing
+    pagu = BigIntegerField(null=True)
+    nilai_kontrak = BigIntegerField(null=True)
     sumber_dana = CharField(null=True)
     kualifikasi_usaha = CharField(null=True)  # 'Kecil' | 'Non Kecil' | NULL
     jenis_kontrak = CharField(null=True)

@@ -1,8 +1,10 @@
 """Schema creation and migration: `open_database` brings any earlier database up to date."""
 
 import logging
+import operator
+from functools import reduce
 
-from peewee import IntegerField, Model, TextField
+from peewee import IntegerField, Model, PostgresqlDatabase, TextField, Value
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as apply_operations
 
@@ -44,6 +46,30 @@ def _resumable_listings(db) -> None:
         apply_operations(migrator.add_column("tender", "match_pending", Tender.match_pending))
 
 
+MONEY_COLUMNS = [
+    ("tender", "hps"),
+    ("tender", "hps_listing"),
+    ("tender", "pagu"),
+    ("tender", "nilai_kontrak"),
+    ("payment", "amount"),
+]
+
+
+def _portable_types(db) -> None:
+    """Money as 64-bit integers on PostgreSQL (SQLite's are already); every stored moment
+    rewritten as text that sorts in time order (see AwareDateTimeField)."""
+    if isinstance(db, PostgresqlDatabase):
+        for table, column in MONEY_COLUMNS:
+            db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
+    for model in [*CRAWLER_MODELS, *ACCOUNT_MODELS, SchemaVersion]:
+        moments = [f for f in model._meta.sorted_fields if isinstance(f, AwareDateTimeField)]
+        old_format = reduce(operator.or_, [~f.contains(Value("Z", converter=False)) for f in moments])
+        key = model._meta.get_primary_keys()
+        for row in model.select(*key, *moments).where(old_format).iterator():
+            same = reduce(operator.and_, [k == getattr(row, k.name) for k in key])
+            model.update({f: getattr(row, f.name) for f in moments}).where(same).execute()
+
+
 # (version, what it does, step). Never edit a released step: add the next one.
 MIGRATIONS = [
     (
@@ -53,6 +79,7 @@ MIGRATIONS = [
     ),
     (2, "subscribers, filters, outbox, payments, usage, audit", lambda db: db.create_tables(ACCOUNT_MODELS)),
     (3, "resumable listings: listing progress, tenders to match", _resumable_listings),
+    (4, "64-bit money on PostgreSQL, moments as text in time order", _portable_types),
 ]
 LATEST = MIGRATIONS[-1][0]
 

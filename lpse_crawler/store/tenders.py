@@ -44,16 +44,18 @@ def upsert_tender(item: TenderItem) -> Outcome:
     columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
     columns |= {"content_hash": content_hash(item), "last_seen_at": now, "updated_at": now}
     with write_transaction():
-        found = database.execute_sql(_select_sql(), (item.kind, item.kode)).fetchone()
-        if found is None:
-            columns |= {"instance_first_seen": item.instance, "first_seen_at": now, "match_pending": True}
-            tender_id = _execute(Tender, "insert_returning_id", columns | stamps).fetchone()[0]
+        new = columns | {"instance_first_seen": item.instance, "first_seen_at": now, "match_pending": True}
+        inserted = _execute(Tender, "insert_new", new | stamps).fetchone()  # no race between crawlers
+        if inserted is not None:
+            tender_id = inserted[0]
             _execute(
                 TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap, "seen_at": now} | stamps
             )
             outcome = Outcome.NEW
         else:
-            tender_id, stored_hash, stored_stage = found
+            tender_id, stored_hash, stored_stage = database.execute_sql(
+                _select_sql(database.param), (item.kind, item.kode)
+            ).fetchone()
             if stored_hash == columns["content_hash"]:
                 columns = {"last_seen_at": now, "listing_hash": item.listing_hash}
                 outcome = Outcome.UNCHANGED
@@ -70,35 +72,33 @@ def upsert_tender(item: TenderItem) -> Outcome:
             columns["match_pending"] = True
         if outcome is not Outcome.NEW:
             _execute(Tender, "update", columns, where_id=tender_id)
-        database.execute_sql(_unqueue_sql(), (item.instance, item.kind, item.kode))
+        database.execute_sql(_unqueue_sql(database.param), (item.instance, item.kind, item.kode))
     item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
     return outcome
 
 
 @cache
-def _unqueue_sql() -> str:
-    p = database.param
+def _unqueue_sql(p: str) -> str:
     return f"DELETE FROM pending_detail WHERE instance = {p} AND kind = {p} AND kode = {p}"
 
 
 @cache
-def _select_sql() -> str:
-    p = database.param
+def _select_sql(p: str) -> str:
     return f"SELECT id, content_hash, tahap FROM tender WHERE kind = {p} AND kode = {p}"
 
 
 @cache
-def _statement(model, verb: str, names: tuple[str, ...]) -> str:
-    """INSERT (plain, ignoring conflicts, or returning the id) or UPDATE-by-id SQL, built once per shape."""
+def _statement(model, verb: str, names: tuple[str, ...], p: str) -> str:
+    """INSERT (plain, ignoring conflicts, or new only, returning the id) or UPDATE-by-id SQL, built
+    once per shape and parameter style (a process may use SQLite and PostgreSQL)."""
     table = model._meta.table_name
     cols = [model._meta.fields[name].column_name for name in names]
-    p = database.param
     if verb == "update":
         return f"UPDATE {table} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
     suffix = {
         "insert": "",
         "insert_ignore": " ON CONFLICT DO NOTHING",
-        "insert_returning_id": " RETURNING id",
+        "insert_new": " ON CONFLICT (kind, kode) DO NOTHING RETURNING id",
     }
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))}){suffix[verb]}"
 
@@ -109,7 +109,7 @@ def _execute(model, verb: str, values: dict, where_id: int | None = None):
     params = [model._meta.fields[name].db_value(values[name]) for name in names]
     if where_id is not None:
         params.append(where_id)
-    return database.execute_sql(_statement(model, verb, names), params)
+    return database.execute_sql(_statement(model, verb, names, database.param), params)
 
 
 def listed_hashes(instance: str, kind: str, kodes: list[str]) -> dict[str, str]:
