@@ -15,7 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from lpse_crawler.matching.filters import FilterError, parse_filter
-from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match, tender_facts
+from lpse_crawler.matching.fit import tender_facts
+from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match
 from lpse_crawler.matching.textmatch import words
 from lpse_crawler.spse.registry import load_registry
 

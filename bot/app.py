@@ -62,7 +62,7 @@ class PantauBot(AccountCommands, FilterCommands, AdminCommands):
                 self.consent(call)
             elif action == "acct" and value in ("delete", "keep"):
                 self.account_button(call, value)
-            elif action in ("fpage", "fprov", "fipage", "finst", "fcat"):
+            elif action in self.STEPS:  # the guided /filter flow's buttons (filter_flow.py)
                 self.button(call, action, value)
             elif action == "delf":
                 self.delete_button(call, value)

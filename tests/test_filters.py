@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.texts import FILTER_HELP_TEXT
-from lpse_crawler.matching.filters import FIELDS, MAX_LENGTH, FilterError, FilterSpec, matches, parse_filter
-from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match, tender_facts
+from lpse_crawler.matching.filters import FIELDS, MAX_LENGTH, FilterError, FilterSpec, parse_filter
+from lpse_crawler.matching.fit import matches, tender_facts
+from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match
 
 INSTANCES = {"kemkes", "jakarta", "jatimprov", "surabaya", "makassar"}
 PROVINCES = {"jawa timur": "Jawa Timur", "dki jakarta": "DKI Jakarta", "sulawesi selatan": "Sulawesi Selatan"}

@@ -5,7 +5,8 @@ The store stage marks a package in the transaction that stores it (or a new list
 between leaves the mark, and the next crawl finishes those packages first.
 """
 
-from lpse_crawler.matching.index import FilterIndex, tender_facts
+from lpse_crawler.matching.fit import tender_facts
+from lpse_crawler.matching.index import FilterIndex
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
 from lpse_crawler.store.database import write_transaction

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from lpse_crawler.matching.textmatch import contains_phrase, words
+from lpse_crawler.matching.textmatch import words
 from lpse_crawler.spse.categories import CATEGORIES
 from lpse_crawler.spse.values import parse_abbreviated_money
 
@@ -68,22 +68,6 @@ class FilterSpec:
     @property
     def keyword_count(self) -> int:
         return sum(len(g) for g in self.groups) + len(self.exclusions)
-
-
-@dataclass(frozen=True)
-class TenderFacts:
-    """What a filter looks at in a package, prepared once per package."""
-
-    instances: frozenset[str]
-    provinces: frozenset[str]
-    instansi: tuple[str, ...]
-    kategori: str
-    kind: str
-    kbli: tuple[str, ...]
-    size: str | None
-    value: int | None  # HPS, else pagu, else the listing's rounded HPS
-    tokens: tuple[str, ...]
-    where: dict[str, list[int]] = field(compare=False, hash=False)
 
 
 # -- parsing: a line -> terms -> FilterSpec ---------------------------------------------
@@ -305,59 +289,3 @@ def _amount(text: str) -> int:
     if not match:
         raise ValueError(text)
     return parse_abbreviated_money(f"{match.group(1).replace('.', ',')} {match.group(2).capitalize()}")
-
-
-# -- matching: package fields first, then exclusions, then keywords ---------------------
-
-
-def matches(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
-    """The keywords that matched (maybe none) when the package fits `spec`; else None."""
-    if not (_scope_fits(spec, facts) and _details_fit(spec, facts) and _value_fits(spec, facts)):
-        return None
-    return _keywords_found(spec, facts)
-
-
-def _scope_fits(spec: FilterSpec, facts: TenderFacts) -> bool:
-    """Kind, then LPSE or province (either one), then category; an empty one fits any package."""
-    if spec.kinds and facts.kind not in spec.kinds:
-        return False
-    if (spec.instances or spec.provinces) and not (
-        facts.instances & spec.instances or facts.provinces & spec.provinces
-    ):
-        return False
-    return not spec.categories or facts.kategori in spec.categories
-
-
-def _details_fit(spec: FilterSpec, facts: TenderFacts) -> bool:
-    """Size (an unknown one fits), KBLI prefix, agency; an empty one fits any package."""
-    if spec.sizes and facts.size is not None and facts.size not in spec.sizes:
-        return False
-    if spec.kbli and not any(code.startswith(prefix) for code in facts.kbli for prefix in spec.kbli):
-        return False
-    return not spec.agencies or any(contains_phrase(facts.instansi, agency) for agency in spec.agencies)
-
-
-def _value_fits(spec: FilterSpec, facts: TenderFacts) -> bool:
-    """The HPS rule: HPS, else pagu; a package with neither fits unless `hpskosong:tidak`."""
-    if spec.hps_min is None and spec.hps_max is None:
-        return True
-    if facts.value is None:
-        return spec.hps_unknown
-    return (spec.hps_min is None or facts.value >= spec.hps_min) and (
-        spec.hps_max is None or facts.value <= spec.hps_max
-    )
-
-
-def _keywords_found(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
-    """No exclusion found and an atom of each OR-group found: the atoms found, in order; else None."""
-    tokens, where = facts.tokens, facts.where
-    for atom in spec.exclusions:
-        if contains_phrase(tokens, atom.tokens, where):
-            return None
-    matched = []
-    for group in spec.groups:
-        found = [atom.text for atom in group if contains_phrase(tokens, atom.tokens, where)]
-        if not found:
-            return None
-        matched += found
-    return matched

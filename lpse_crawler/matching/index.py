@@ -12,8 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from lpse_crawler.matching.filters import FilterSpec, TenderFacts, matches
-from lpse_crawler.matching.textmatch import positions, words
+from lpse_crawler.matching.filters import FilterSpec
+from lpse_crawler.matching.fit import TenderFacts, matches
 
 ANY = "*"
 
@@ -80,34 +80,3 @@ def anchor_words(spec: FilterSpec) -> set[str]:
 def naive_match(filters: list[CompiledFilter], facts: TenderFacts) -> list[Match]:
     """The loop the index replaces (kept for tests and benchmarks)."""
     return [Match(f, hit) for f in filters if (hit := matches(f.spec, facts)) is not None]
-
-
-def tender_facts(
-    *,
-    nama: str,
-    instances: set[str],
-    provinces: set[str],
-    instansi: str,
-    kategori: str,
-    kind: str,
-    kbli: list[str],
-    size: str | None,
-    hps: int | None,
-    pagu: int | None,
-    hps_listing: int | None,
-) -> TenderFacts:
-    """Prepare a package for matching."""
-    tokens = words(nama)
-    value = next((v for v in (hps, pagu, hps_listing) if v is not None), None)
-    return TenderFacts(
-        instances=frozenset(instances),
-        provinces=frozenset(provinces),
-        instansi=words(instansi),
-        kategori=kategori,
-        kind=kind,
-        kbli=tuple(kbli),
-        size=size,
-        value=value,
-        tokens=tokens,
-        where=positions(tokens),
-    )
