@@ -38,6 +38,7 @@ VARIABLES = {
         Variable("LPSE_MAX_PAGES", "50", "int", "listing pages per instance, kind, year and cycle"),
         Variable("LPSE_MAX_DETAILS", "500", "int", "packages fetched per instance and cycle"),
         Variable("LPSE_FAIL_AFTER", "1", "int", "failures in a row before an instance fails the crawl"),
+        Variable("LPSE_LEASE_SECONDS", "600", "int", "how long a crawl's lease on an instance lasts"),
         Variable("LPSE_DOWNLOAD_MAXSIZE", "8388608", "int", "largest response accepted, bytes"),
         Variable("LPSE_CONCURRENCY", "2", "int", "requests in flight to the host"),
         Variable("LPSE_DOWNLOAD_DELAY", "1.0", "number", "seconds between requests"),

@@ -24,6 +24,7 @@ LPSE_PAGE_SIZE = get("LPSE_PAGE_SIZE")
 LPSE_DETAIL_ATTEMPTS = get("LPSE_DETAIL_ATTEMPTS")  # failures before a package is tried daily
 LPSE_MAX_PAGES = get("LPSE_MAX_PAGES")  # listing pages per instance, kind, year and cycle
 LPSE_MAX_DETAILS = get("LPSE_MAX_DETAILS")  # packages fetched per instance and cycle
+LPSE_LEASE_SECONDS = get("LPSE_LEASE_SECONDS")  # leases on instances, renewed while crawling
 LPSE_FAIL_AFTER = get("LPSE_FAIL_AFTER")  # failures in a row before an instance fails the exit
 LPSE_PROXY = get("LPSE_PROXY")  # e.g. http://user:pass@proxy.example:3128
 

@@ -78,6 +78,7 @@ CRAWLER_SETTINGS = {
     "LPSE_MAX_DETAILS": 500,
     "LPSE_DETAIL_ATTEMPTS": 5,
     "LPSE_FAIL_AFTER": 1,
+    "LPSE_LEASE_SECONDS": 0,  # in-process spiders never close: their leases must not outlive them
     "LPSE_BROWSER_ENABLED": False,
     "LPSE_PROXY": "",
     "RETRY_TIMES": 3,

@@ -23,7 +23,7 @@ from lpse_crawler.store.database import database
 from lpse_crawler.store.models import Instance, Tender
 from lpse_crawler.store.schema import open_database
 from lpse_crawler.store.tenders import upsert_tender
-from tests.conftest import ROOT, TOKEN, run_crawl
+from tests.conftest import ROOT, TOKEN, crawl_environment, run_crawl
 from tests.pg_cluster import PgCluster, server_binaries
 from tests.spse_replay import SpseReplayServer
 from tests.test_crawl import INSTANCES, expected_row
@@ -224,3 +224,27 @@ def test_db_copy_moves_an_sqlite_installation_to_postgres(pg_url, tmp_path):
     open_database(pg_url)
     newcomer = create_subscriber(Keyring.parse(KEY), chat_id=778, name="Budi")  # sequences moved on
     assert newcomer.id > person.id
+
+
+def test_two_crawl_processes_at_once_split_the_fleet(pg, pg_url):
+    subscriber = create_subscriber(Keyring.parse(KEY), chat_id=4242, name="Semua Paket")
+    save_filter(subscriber, "Semua", "jenis:tender,nontender")
+    database.close()
+    with SpseReplayServer(INSTANCES) as server:
+        alone = pg.create_database()
+        open_database(alone)
+        database.close()
+        crawl_into(alone, server, INSTANCES)
+        one_crawl = server.count()
+        database.close()
+        env = crawl_environment(server.base_url, Path("unused.db"), DATABASE_URL=pg_url)
+        command = [sys.executable, "-m", "scrapy", "crawl", "lpse", "-a", f"instances={','.join(INSTANCES)}"]
+        both = [subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE) for _ in range(2)]
+        logs = [p.communicate(timeout=240)[1].decode() for p in both]
+        assert [p.returncode for p in both] == [0, 0], logs[0][-2000:] + logs[1][-2000:]
+        assert any("leased by another crawl" in log for log in logs)
+        two_crawls = server.count() - one_crawl
+        assert two_crawls <= one_crawl * 1.1, (two_crawls, one_crawl)
+    open_database(pg_url)
+    alerts = [n.tender_id for n in Notification.select()]
+    assert sorted(alerts) == sorted(t.id for t in Tender.select()) and len(alerts) == 200

@@ -14,6 +14,7 @@ from itertools import pairwise
 import scrapy
 from scrapy.http import FormRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.task import LoopingCall
 
 from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
@@ -35,7 +36,7 @@ from lpse_crawler.spse.pages import (
     spse_version,
 )
 from lpse_crawler.spse.registry import base_url_problem, load_registry, sync_registry
-from lpse_crawler.store import crawl_state, tenders
+from lpse_crawler.store import crawl_state, leases, tenders
 from lpse_crawler.store.crawl_state import InstanceHealth, Session
 from lpse_crawler.store.models import Instance
 from lpse_crawler.store.schema import open_database
@@ -111,7 +112,7 @@ class SpseSpider(scrapy.Spider):
         base_url = settings.get("LPSE_BASE_URL").rstrip("/")
         years = [int(y) for y in settings.getlist("LPSE_YEARS")]
         self.details_left: dict[str, int] = {}
-        for instance in self.selected_instances():
+        for instance in self._leased(self.selected_instances()):
             self.health[instance.code] = InstanceHealth()
             self.details_left[instance.code] = settings.getint("LPSE_MAX_DETAILS")
             base = (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
@@ -136,6 +137,34 @@ class SpseSpider(scrapy.Spider):
                     )
                     continue
                 yield request
+
+    def _leased(self, instances: list[Instance]) -> list[Instance]:
+        """The instances this process may crawl: those no other live crawl holds a lease on.
+        Leases are renewed while the crawl runs and released when it closes."""
+        seconds = self.crawler.settings.getint("LPSE_LEASE_SECONDS")
+        self.lease_owner = leases.new_owner()
+        held = leases.acquire([i.code for i in instances], self.lease_owner, seconds)
+        elsewhere = [i.code for i in instances if i.code not in held]
+        if elsewhere:
+            self.logger.info(
+                "%d instance(s) leased by another crawl, left to it: %s",
+                len(elsewhere),
+                ", ".join(elsewhere[:20]),
+            )
+            self.crawler.stats.set_value("lpse/leased_elsewhere", len(elsewhere))
+        if seconds > 0:  # 0: leases end at once (one crawl process; in-process tests)
+            self._renewal = LoopingCall(leases.renew, self.lease_owner, seconds)
+            self._renewal.start(seconds / 3, now=False)
+        return [i for i in instances if i.code in held]
+
+    def closed(self, reason: str) -> None:
+        if getattr(self, "_renewal", None) and self._renewal.running:
+            self._renewal.stop()
+        if getattr(self, "lease_owner", None):
+            try:
+                leases.release(self.lease_owner)
+            except Exception as exc:  # they expire anyway after LPSE_LEASE_SECONDS
+                self.logger.error("Could not release instance leases: %s", exc)
 
     # -- session ------------------------------------------------------------------
 

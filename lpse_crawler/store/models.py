@@ -138,4 +138,21 @@ class ListingProgress(BaseModel):
         primary_key = CompositeKey("instance", "kind", "year")
 
 
-CRAWLER_MODELS = [Instance, Tender, TenderListing, TenderStage, PendingDetail, SpseSession, ListingProgress]
+class InstanceLease(BaseModel):
+    """Which crawl process holds an instance until when (see store/leases.py)."""
+
+    instance = ForeignKeyField(Instance, column_name="instance", primary_key=True, on_delete="CASCADE")
+    owner = CharField()  # '' when free
+    expires_at = AwareDateTimeField()
+
+
+CRAWLER_MODELS = [
+    Instance,
+    Tender,
+    TenderListing,
+    TenderStage,
+    PendingDetail,
+    SpseSession,
+    ListingProgress,
+    InstanceLease,
+]

@@ -18,7 +18,7 @@ from lpse_crawler.store.database import (
     utcnow,
     write_transaction,
 )
-from lpse_crawler.store.models import CRAWLER_MODELS, ListingProgress, Tender
+from lpse_crawler.store.models import CRAWLER_MODELS, InstanceLease, ListingProgress, Tender
 from lpse_crawler.usage import UsageDaily
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,11 @@ MIGRATIONS = [
     (2, "subscribers, filters, outbox, payments, usage, audit", lambda db: db.create_tables(ACCOUNT_MODELS)),
     (3, "resumable listings: listing progress, tenders to match", _resumable_listings),
     (4, "64-bit money on PostgreSQL, moments as text in time order", _portable_types),
+    (
+        5,
+        "instance leases for several crawl processes",
+        lambda db: db.create_tables([InstanceLease], safe=True),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,0 +1,35 @@
+"""Leases on instances: crawl processes split the fleet, and a dead one's share is taken over."""
+
+from datetime import timedelta
+
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store import leases
+from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.models import InstanceLease
+
+CODES = ["kemkes", "jakarta", "makassar"]
+
+
+def test_two_crawls_never_hold_one_instance(database):
+    sync_registry(load_registry())
+    first = leases.acquire(CODES[:2], "crawl-a", 600)
+    second = leases.acquire(CODES, "crawl-b", 600)
+    assert first == {"kemkes", "jakarta"} and second == {"makassar"}
+    assert leases.acquire(CODES, "crawl-a", 600) == {"kemkes", "jakarta"}  # its own again
+
+
+def test_a_dead_crawls_leases_expire_and_are_taken_over(database):
+    sync_registry(load_registry())
+    leases.acquire(CODES, "dead-crawl", 600)
+    InstanceLease.update(expires_at=utcnow() - timedelta(seconds=1)).execute()  # it never renewed
+    assert leases.acquire(CODES, "new-crawl", 600) == set(CODES)
+
+
+def test_renewal_and_release(database):
+    sync_registry(load_registry())
+    leases.acquire(CODES, "crawl-a", 60)
+    before = {row.instance_id: row.expires_at for row in InstanceLease.select()}
+    assert leases.renew("crawl-a", 600) == 3
+    assert all(row.expires_at > before[row.instance_id] for row in InstanceLease.select())
+    leases.release("crawl-a")
+    assert leases.acquire(CODES, "crawl-b", 600) == set(CODES)
