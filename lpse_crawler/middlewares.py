@@ -8,11 +8,13 @@ challenge solved once (in Chromium, through scrapy-playwright) serves every inst
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
+from lpse_crawler.store import politeness
 from lpse_crawler.store.crawl_state import InstanceHealth
 from lpse_crawler.store.database import STORAGE_ERRORS
 
@@ -42,7 +44,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
             return response
         if response.status == 429:
-            self._pause_host(retry_after_seconds(response, self.pause_default))
+            self._pause_host(retry_after_seconds(response, self.pause_default), request.url)
         else:
             await self._backoff(request)
         return self._retry(request, f"HTTP {response.status}") or response
@@ -57,13 +59,17 @@ class PoliteRetryMiddleware(RetryMiddleware):
         attempt = request.meta.get("retry_times", 0)
         await asyncio.sleep(min(self.backoff_base * 2**attempt, self.backoff_max))
 
-    def _pause_host(self, seconds: float) -> None:
+    def _pause_host(self, seconds: float, request_url: str) -> None:
         """Stop sending new requests for `seconds` (Retry-After), then carry on."""
         until = time.monotonic() + seconds
         if until <= self._paused_until:
             return
         self._paused_until = until
         log.warning("HTTP 429 from SPSE: pausing all requests for %.1f s", seconds)
+        try:  # the other crawl processes wait too
+            politeness.pause(urlsplit(request_url).hostname or "", seconds)
+        except STORAGE_ERRORS as exc:
+            log.error("Could not share the 429 pause with other crawls: %s", exc)
         self.crawler.stats.inc_value("lpse/paused_429")
         self.crawler.engine.pause()
         asyncio.get_running_loop().call_later(seconds, self._resume)
@@ -213,3 +219,23 @@ class FailureMiddleware:
         else:
             spider.fail_instance(instance, error, "spider")
         return []
+
+
+class SharedBudgetMiddleware:
+    """Every request waits for its slot in the host's budget, shared through the database
+    (DOWNLOAD_DELAY apart across every crawl process), so N crawlers send what one would."""
+
+    def __init__(self, crawler):
+        self.interval = crawler.settings.getfloat("DOWNLOAD_DELAY")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_request(self, request: Request):
+        if self.interval <= 0 or request.meta.get("playwright"):
+            return None
+        wait = politeness.reserve(urlsplit(request.url).hostname or "", self.interval)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return None

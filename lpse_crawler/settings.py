@@ -77,7 +77,8 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = DOWNLOAD_TIMEOUT * 1000
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "lpse_crawler.middlewares.PoliteRetryMiddleware": 550,  # backoff; 429 pauses the host
+    "lpse_crawler.middlewares.SharedBudgetMiddleware": 540,  # one request slot per delay, fleet-wide
+    "lpse_crawler.middlewares.PoliteRetryMiddleware": 550,  # backoff; 429 pauses the host (every crawl)
     "lpse_crawler.middlewares.CloudflareCookiesMiddleware": 600,  # before cookies (700)
     "lpse_crawler.middlewares.ProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
 }

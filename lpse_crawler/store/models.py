@@ -146,6 +146,14 @@ class InstanceLease(BaseModel):
     expires_at = AwareDateTimeField()
 
 
+class HostBudget(BaseModel):
+    """The next request slot of one host, shared by every crawl process (store/politeness.py)."""
+
+    host = CharField(primary_key=True)
+    next_at = AwareDateTimeField()
+    paused_until = AwareDateTimeField()
+
+
 CRAWLER_MODELS = [
     Instance,
     Tender,
@@ -155,4 +163,5 @@ CRAWLER_MODELS = [
     SpseSession,
     ListingProgress,
     InstanceLease,
+    HostBudget,
 ]

@@ -18,7 +18,7 @@ from lpse_crawler.store.database import (
     utcnow,
     write_transaction,
 )
-from lpse_crawler.store.models import CRAWLER_MODELS, InstanceLease, ListingProgress, Tender
+from lpse_crawler.store.models import CRAWLER_MODELS, HostBudget, InstanceLease, ListingProgress, Tender
 from lpse_crawler.usage import UsageDaily
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,11 @@ MIGRATIONS = [
         5,
         "instance leases for several crawl processes",
         lambda db: db.create_tables([InstanceLease], safe=True),
+    ),
+    (
+        6,
+        "a request budget per host shared by crawl processes",
+        lambda db: db.create_tables([HostBudget], safe=True),
     ),
 ]
 LATEST = MIGRATIONS[-1][0]

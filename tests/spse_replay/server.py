@@ -84,6 +84,7 @@ class SpseReplayServer(LoopbackServer):
         self.faults: dict[str, Fault] = {}
         self.tokens: dict[str, str] = {}  # session id -> token
         self.requests: Counter = Counter()  # (slug, what) -> count
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
         self.proxied = 0  # requests that reached us as an HTTP proxy
         self.clearance = secrets.token_hex(8)
         self.lock = threading.Lock()
@@ -136,6 +137,7 @@ class SpseHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         with self.replay.lock:
             self.replay.requests[(slug, method)] += 1
+            self.replay.times.append(time.monotonic())
             self.replay.proxied += self.path.startswith("http")  # absolute URI: we were the proxy
             fault = self.replay.faults.get(slug)
         if fault and self._apply_fault(fault, parts):
