@@ -24,10 +24,12 @@ postgresql:
 demo: setup
 	$(PY) scripts/demo.py
 
+# The whole suite twice: on SQLite, then on PostgreSQL (a private cluster the tests start).
 test: setup chromium postgresql
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+	TEST_DATABASE=postgres $(PY) -m pytest
 
 # Line coverage of lpse_crawler/ and bot/, the processes the tests start included (pyproject.toml).
 # The whole suite by default; `make coverage PYTEST_ARGS='-m "not slow"'` for the fast set.

@@ -17,14 +17,47 @@ from lpse_crawler.store.schema import open_database
 ROOT = Path(__file__).resolve().parent.parent
 
 
+POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgres"  # the suite's second run in CI
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, SQLite-only checks (file bytes, WAL, max_page_count) are left out."""
+    if POSTGRES:
+        skip = pytest.mark.skip(reason="SQLite only; its PostgreSQL counterpart is in test_postgres.py")
+        again = pytest.mark.skip(reason="runs its own PostgreSQL cluster in the SQLite run already")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+            elif "postgres" in item.keywords:
+                item.add_marker(again)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A private PostgreSQL cluster for the whole run (TEST_DATABASE=postgres)."""
+    from tests.pg_cluster import PgCluster
+
+    with PgCluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture
 def database_path(tmp_path) -> Path:
+    """Where an SQLite test database lives (SQLite-only tests use the file itself)."""
     return tmp_path / "pantau.db"
 
 
 @pytest.fixture
-def database(database_path):
-    db = open_database(f"sqlite:///{database_path}")
+def database_url(request, database_path) -> str:
+    """A fresh, empty test database: SQLite by default, PostgreSQL with TEST_DATABASE=postgres."""
+    if POSTGRES:
+        return request.getfixturevalue("postgres_cluster").create_database()
+    return f"sqlite:///{database_path}"
+
+
+@pytest.fixture
+def database(database_url):
+    db = open_database(database_url)
     yield db
     db.close()
 
@@ -35,13 +68,18 @@ class CrawlResult:
     log: str
 
 
-def crawl_environment(base_url: str, db_path: Path, **env: str) -> dict[str, str]:
+def as_url(db: str | Path) -> str:
+    """A database URL from a URL or an SQLite file path."""
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def crawl_environment(base_url: str, db: str | Path, **env: str) -> dict[str, str]:
     """The environment of a test crawl: replay server, test database, small pages, no delays."""
     return (
         os.environ
         | {
             "LPSE_BASE_URL": base_url,
-            "DATABASE_URL": f"sqlite:///{db_path}",
+            "DATABASE_URL": as_url(db),
             "LPSE_YEARS": "2025,2026",
             "LPSE_PAGE_SIZE": "10",
             "LPSE_DOWNLOAD_DELAY": "0",
@@ -56,10 +94,10 @@ def crawl_environment(base_url: str, db_path: Path, **env: str) -> dict[str, str
 
 
 def run_crawl(
-    base_url: str, db_path: Path, instances: list[str], spider: str = "lpse", **env: str
+    base_url: str, db: str | Path, instances: list[str], spider: str = "lpse", **env: str
 ) -> CrawlResult:
-    """`scrapy crawl <spider>` as a real process against `base_url`, into `db_path`."""
-    environment = crawl_environment(base_url, db_path, **env)
+    """`scrapy crawl <spider>` as a real process against `base_url`, into database `db`."""
+    environment = crawl_environment(base_url, db, **env)
     command = [sys.executable, "-m", "scrapy", "crawl", spider]
     command += ["-a", f"instances={','.join(instances)}"] if instances else []
     done = subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True, timeout=240)
@@ -87,7 +125,7 @@ CRAWLER_SETTINGS = {
 }
 
 
-def make_crawler(db_path: Path, instances: str = "kemkes", kinds: str = "tender,nontender", **settings):
+def make_crawler(db: str | Path, instances: str = "kemkes", kinds: str = "tender,nontender", **settings):
     """Scrapy's test crawler (`scrapy.utils.test.get_crawler`) with `crawler.spider` set to
     the `lpse` spider it made, as during `scrapy crawl lpse -a instances=...`; nothing runs."""
     from scrapy.utils.test import get_crawler
@@ -97,7 +135,7 @@ def make_crawler(db_path: Path, instances: str = "kemkes", kinds: str = "tender,
 
     reactor = {"TWISTED_REACTOR", "DOWNLOAD_HANDLERS"}  # get_crawler picks what fits this process
     values = {name: getattr(project, name) for name in dir(project) if name.isupper() and name not in reactor}
-    values |= CRAWLER_SETTINGS | {"DATABASE_URL": f"sqlite:///{db_path}"} | settings
+    values |= CRAWLER_SETTINGS | {"DATABASE_URL": as_url(db)} | settings
     crawler = get_crawler(AllInstancesSpider, values)
     crawler.spider = AllInstancesSpider.from_crawler(crawler, instances=instances, kinds=kinds)
     return crawler
@@ -116,11 +154,20 @@ def registry_database(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def new_crawler(registry_database, database_path):
+def new_crawler(request, database_path):
     """Makes in-process crawlers (`new_crawler(LPSE_PROXY=...)`) over one fresh test database,
-    a copy of the template."""
-    shutil.copyfile(registry_database, database_path)
-    yield lambda **kwargs: make_crawler(database_path, **kwargs)
+    a copy of the template on SQLite."""
+    if POSTGRES:
+        url = request.getfixturevalue("database_url")
+        open_database(url)
+        from lpse_crawler.spse.registry import load_registry, sync_registry
+
+        sync_registry(load_registry())
+        shared_database.close()
+    else:
+        shutil.copyfile(request.getfixturevalue("registry_database"), database_path)
+        url = f"sqlite:///{database_path}"
+    yield lambda **kwargs: make_crawler(url, **kwargs)
     shared_database.close()
 
 

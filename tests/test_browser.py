@@ -21,15 +21,15 @@ pytestmark = [
 ]
 
 
-def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_path):
+def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_url):
     with SpseReplayServer(["kemkes", "jakarta"]) as server:
         server.faults["kemkes"] = Fault("cloudflare")
         result = run_crawl(
-            server.base_url, database_path, ["kemkes", "jakarta"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
+            server.base_url, database_url, ["kemkes", "jakarta"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
         )
         assert result.returncode == 0, result.log[-3000:]
         challenged = server.requests[("kemkes", "GET")]
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     assert "Chromium obtained 1 Cloudflare cookies" in result.log
     assert "'lpse/cloudflare_solved': 1" in result.log  # once, then plain requests carry the cookies
     for code in ("kemkes", "jakarta"):
@@ -38,17 +38,17 @@ def test_challenged_instance_is_crawled_with_cookies_from_chromium(database_path
     assert challenged > 1
 
 
-def test_challenge_on_a_datatables_post_opens_the_listing_page_not_the_post(database_path):
+def test_challenge_on_a_datatables_post_opens_the_listing_page_not_the_post(database_url):
     with SpseReplayServer(["kemkes"]) as server:
-        first = run_crawl(server.base_url, database_path, ["kemkes"])  # stores the session token
+        first = run_crawl(server.base_url, database_url, ["kemkes"])  # stores the session token
         assert first.returncode == 0, first.log[-3000:]
         server.dataset.publish("kemkes", "tender", 1)
         server.faults["kemkes"] = Fault("cloudflare")
         result = run_crawl(
-            server.base_url, database_path, ["kemkes"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
+            server.base_url, database_url, ["kemkes"], LPSE_BROWSER="1", CHROMIUM_PATH=CHROMIUM
         )
         assert result.returncode == 0, result.log[-3000:]
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     assert re.search(
         r"/dt/(lelang|pl)\?tahun=2025: opening \S+/kemkes/(lelang|nontender) in Chromium", result.log
     )

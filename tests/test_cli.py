@@ -35,13 +35,13 @@ PERSON = {
 
 
 @pytest.fixture
-def env(database_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database_path}")
+def env(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("PANTAU_KEYS", KEY)
     monkeypatch.setenv("PANTAU_OPERATOR", "ops-ani")
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     sync_registry(load_registry())
-    yield database_path
+    yield database_url
     database.close()
 
 
@@ -74,6 +74,7 @@ def test_every_command_has_help():
     walk(cli, [])
 
 
+@pytest.mark.sqlite_only
 def test_db_init_migrate_stats_backup(env, tmp_path):
     assert f"schema version {LATEST}" in run("db", "init")
     assert f"already at schema version {LATEST}" in run("db", "migrate")
@@ -135,9 +136,10 @@ def test_missing_key_is_a_clear_error(person, monkeypatch):
     assert "no encryption key" in run("users", "show", "1", code=1)
 
 
-def test_a_locked_database_is_a_one_line_error_and_changes_nothing(env, person, monkeypatch):
+@pytest.mark.sqlite_only
+def test_a_locked_database_is_a_one_line_error_and_changes_nothing(env, person, monkeypatch, database_path):
     monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "200")
-    other_process = apsw.Connection(str(env))
+    other_process = apsw.Connection(str(database_path))
     other_process.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
         output = run("users", "pause", "1", code=1)
@@ -173,7 +175,8 @@ def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
     assert [a["action"] for a in document["audit"]] == ["payments.record", "users.export"]
 
 
-def test_delete_leaves_no_byte_of_the_person(person, env):
+@pytest.mark.sqlite_only
+def test_delete_leaves_no_byte_of_the_person(person, database_path):
     run(
         "payments",
         "record",
@@ -205,7 +208,7 @@ def test_delete_leaves_no_byte_of_the_person(person, env):
     payment = Payment.get()
     assert payment.subscriber_id is None and payment.reference_enc is None and payment.amount == 49000
     database.close()
-    data = b"".join(p.read_bytes() for p in env.parent.glob(env.name + "*"))
+    data = b"".join(p.read_bytes() for p in database_path.parent.glob(database_path.name + "*"))
     needles = [*PERSON.values(), "6281399887766", "BCA-7781", *ciphertexts]
     assert [n for n in needles if n.encode() in data] == []
 

@@ -26,11 +26,11 @@ def server():
 
 
 @pytest.fixture
-def crawl(server, database_path):
+def crawl(server, database_url):
     def _crawl(instances=INSTANCES, **env):
-        result = run_crawl(server.base_url, database_path, instances, **env)
+        result = run_crawl(server.base_url, database_url, instances, **env)
         assert result.returncode == 0, result.log[-3000:]
-        open_database(f"sqlite:///{database_path}")
+        open_database(database_url)
         return result
 
     return _crawl
@@ -149,21 +149,21 @@ def test_an_expired_stored_token_is_fetched_again_once(server, crawl):
     assert "'lpse/token_refreshed': 2" in result.log
 
 
-def test_generated_instance_spider_crawls_its_instance(server, database_path):
-    result = run_crawl(server.base_url, database_path, [], spider="lpse_makassar")
+def test_generated_instance_spider_crawls_its_instance(server, database_url):
+    result = run_crawl(server.base_url, database_url, [], spider="lpse_makassar")
     assert result.returncode == 0, result.log[-3000:]
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     assert {lst.instance.code for lst in TenderListing.select()} == {"makassar"}
     assert Tender.select().count() == 50
     assert PendingDetail.select().count() == 0
 
 
-def test_requests_go_through_the_configured_proxy(server, database_path):
+def test_requests_go_through_the_configured_proxy(server, database_url):
     # The base URL does not resolve: every request must travel through the proxy (the replay
     # server answers absolute-URI requests as an HTTP proxy would).
-    result = run_crawl("http://spse.invalid", database_path, ["kemkes"], LPSE_PROXY=server.base_url)
+    result = run_crawl("http://spse.invalid", database_url, ["kemkes"], LPSE_PROXY=server.base_url)
     assert result.returncode == 0, result.log[-3000:]
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     assert Instance.get_by_id("kemkes").consecutive_failures == 0
     assert Tender.select().count() == 50
     assert server.proxied == server.count() + 1  # every request, and robots.txt

@@ -21,11 +21,11 @@ def server():
 
 
 @pytest.fixture
-def crawl(server, database_path):
+def crawl(server, database_url):
     def _crawl(status: int = 0, **env):
-        result = run_crawl(server.base_url, database_path, [BAD, GOOD], **env)
+        result = run_crawl(server.base_url, database_url, [BAD, GOOD], **env)
         assert result.returncode == status, result.log[-3000:]
-        open_database(f"sqlite:///{database_path}")
+        open_database(database_url)
         return result
 
     return _crawl

@@ -63,9 +63,9 @@ def queued() -> dict[int, dict[str, list]]:
     return result
 
 
-def test_crawl_queues_the_expected_notifications_once(server, people, database_path):
-    assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
-    open_database(f"sqlite:///{database_path}")
+def test_crawl_queues_the_expected_notifications_once(server, people, database_url):
+    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+    open_database(database_url)
     packages = server.dataset.packages.values()
     expected_a = {
         p.kode
@@ -86,19 +86,19 @@ def test_crawl_queues_the_expected_notifications_once(server, people, database_p
     total = Notification.select().count()
     assert total == len(expected_a) + len(expected_b) + len(expected_c)
 
-    assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
     database.close()
     assert Notification.select().count() == total  # the second crawl queues none
 
 
-def test_a_new_filter_starts_from_now(server, people, database_path):
-    assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
-    open_database(f"sqlite:///{database_path}")
+def test_a_new_filter_starts_from_now(server, people, database_url):
+    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+    open_database(database_url)
     newcomer = create_subscriber(KEYRING, chat_id=999, name="Pelanggan Baru")
     save_filter(newcomer, "Semua obat", "obat | jembatan")
     database.close()
     new = server.dataset.publish("jakarta", "tender", 1)[0]  # "Paket Baru ... Pembangunan Jembatan Beton"
-    assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
     database.close()
     got = queued()
     assert got[newcomer.id] == {new.kode: [got[newcomer.id][new.kode][0]]}  # only the new package

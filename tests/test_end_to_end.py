@@ -67,12 +67,12 @@ class User:
 
 
 @pytest.fixture
-def bot_process(telegram, database_path, tmp_path):
+def bot_process(telegram, database_url, tmp_path):
     env = os.environ | {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": telegram.api_url,
         "BOT_ADMIN_IDS": "1",
-        "DATABASE_URL": f"sqlite:///{database_path}",
+        "DATABASE_URL": database_url,
         "PANTAU_KEYS": generate_key("e2e"),
         "SENDER_RATE": "50",
         "SENDER_PER_CHAT_INTERVAL": "0.05",
@@ -90,7 +90,7 @@ def alerts(telegram) -> list[str]:
     return [t for t in telegram.texts_to(USER) if "Tender baru" in t]
 
 
-def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, database_path):
+def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, database_url):
     user = User(telegram)
     wait_for(lambda: bot_process.poll() is None and telegram.api_getMe({})[0] == 200, "bot start")
     user.says("/start", "kebijakan privasi")
@@ -103,7 +103,7 @@ def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, da
     user.says("obat", "tersimpan")
 
     with SpseReplayServer(INSTANCES) as server:
-        assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
         expected = {
             p.kode
             for p in server.dataset.packages.values()
@@ -117,7 +117,7 @@ def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, da
 
         user.says("/jeda", "dijeda")
         server.dataset.publish("kemkes", "tender", 1, name="Penyediaan Obat Baru Tahap III")
-        assert run_crawl(server.base_url, database_path, INSTANCES).returncode == 0
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
     time.sleep(1.5)  # the sender polls twice a second: nothing may arrive while paused
     assert len(alerts(telegram)) == len(expected)
 
@@ -130,6 +130,6 @@ def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, da
 
     user.says("/hapusakun", "Tidak bisa dibatalkan")
     user.presses("Ya, hapus semua", "telah dihapus")
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     assert Subscriber.select().count() == 0 and Notification.select().count() == 0
     database.close()

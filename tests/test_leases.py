@@ -1,5 +1,8 @@
 """Leases on instances: crawl processes split the fleet, and a dead one's share is taken over."""
 
+import os
+import socket
+import subprocess
 from datetime import timedelta
 
 from lpse_crawler.spse.registry import load_registry, sync_registry
@@ -33,3 +36,17 @@ def test_renewal_and_release(database):
     assert all(row.expires_at > before[row.instance_id] for row in InstanceLease.select())
     leases.release("crawl-a")
     assert leases.acquire(CODES, "crawl-b", 600) == set(CODES)
+
+
+def test_a_killed_crawl_on_this_machine_leaves_its_instances_at_once(database):
+    sync_registry(load_registry())
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its pid no longer exists, like a crawl killed by the OOM killer
+    leases.acquire(CODES, f"{socket.gethostname()}:{finished.pid}:killed", 600)
+    assert leases.acquire(CODES, "next-crawl", 600) == set(CODES)
+
+
+def test_a_live_crawl_on_this_machine_keeps_its_instances(database):
+    sync_registry(load_registry())
+    leases.acquire(CODES, f"{socket.gethostname()}:{os.getpid()}:alive", 600)
+    assert leases.acquire(CODES, "next-crawl", 600) == set()

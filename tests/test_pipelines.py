@@ -26,7 +26,7 @@ from lpse_crawler.spse.coverage import Coverage, Run
 from lpse_crawler.spse.normalise import normalise
 from lpse_crawler.store import crawl_state
 from lpse_crawler.store.crawl_state import Session
-from lpse_crawler.store.database import database
+from lpse_crawler.store.database import database, is_postgres
 from lpse_crawler.store.models import ListingProgress, PendingDetail, Tender, TenderListing
 from tests.test_normalise import raw_package
 
@@ -264,10 +264,15 @@ def test_the_chain_in_settings_order_stores_unqueues_and_alerts_once(crawler, su
     ids=lambda v: v if isinstance(v, str) else type(v).__name__,
 )
 def test_a_database_error_drops_the_item_and_is_recorded_as_storage(crawler, pipelines, name, item):
-    database.execute_sql("PRAGMA query_only = 1")  # every write fails, as on a full disk
-    with pytest.raises(DropItem, match="storage: .*readonly"):
+    read_only, writable = (
+        ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
+        if is_postgres()
+        else ("PRAGMA query_only = 1", "PRAGMA query_only = 0")
+    )
+    database.execute_sql(read_only)  # every write fails, as on a full disk
+    with pytest.raises(DropItem, match="storage: .*(readonly|read-only)"):
         pipelines[name].process_item(item)
-    database.execute_sql("PRAGMA query_only = 0")
+    database.execute_sql(writable)
     (error,) = crawler.spider.health["kemkes"].storage_errors
     assert error.startswith("storage: ") and crawler.spider.health["kemkes"].failed
     assert crawler.stats.get_value("lpse/errors/storage") == 1

@@ -28,12 +28,12 @@ def busiest_second(times: list[float]) -> int:
 
 
 @pytest.mark.slow
-def test_two_crawl_processes_share_one_rate(database_path):
+def test_two_crawl_processes_share_one_rate(database_url):
     instances = ["kemkes", "jakarta"]
-    open_database(f"sqlite:///{database_path}").close()
+    open_database(database_url).close()
     with SpseReplayServer(instances) as server:
         env = crawl_environment(
-            server.base_url, database_path, LPSE_DOWNLOAD_DELAY="0.1", LPSE_CONCURRENCY="4"
+            server.base_url, database_url, LPSE_DOWNLOAD_DELAY="0.1", LPSE_CONCURRENCY="4"
         )
         command = [sys.executable, "-m", "scrapy", "crawl", "lpse", "-a", f"instances={','.join(instances)}"]
         crawls = [subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE) for _ in range(2)]

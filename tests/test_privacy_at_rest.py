@@ -60,6 +60,7 @@ def raw_bytes(database_path) -> bytes:
     return b"".join(f.read_bytes() for f in files if f.exists())
 
 
+@pytest.mark.sqlite_only
 def test_no_plaintext_in_the_database_file_or_its_wal(subscribers, database_path):
     data = raw_bytes(database_path)
     assert len(data) > 10_000
@@ -118,6 +119,7 @@ def test_keyring_from_a_key_file(tmp_path):
     assert (ring.primary, sorted(ring.keys)) == ("k2026", ["k2025", "k2026"])
 
 
+@pytest.mark.sqlite_only
 def test_rotation_keeps_every_value_and_leaves_nothing_under_the_old_key(subscribers, keyring, database_path):
     before = [personal_data(keyring, s) for s in subscribers]
     both = Keyring.parse(f"{NEW},{OLD}")
@@ -167,6 +169,7 @@ def test_bad_values_are_refused_before_anything_is_written(database, keyring, fi
     assert Subscriber.select().count() == 0
 
 
+@pytest.mark.sqlite_only
 def test_runtime_sqlite_is_recent_and_logged(caplog, database_path):
     from lpse_crawler.store.schema import open_database
 

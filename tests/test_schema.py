@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from lpse_crawler.store.database import connect_database, database
 from lpse_crawler.store.models import Instance
 from lpse_crawler.store.schema import LATEST, SchemaVersion, migrate, open_database
@@ -14,6 +16,7 @@ def test_fresh_database_is_at_the_latest_version(database):
     )
 
 
+@pytest.mark.sqlite_only
 def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
     db = connect_database(f"sqlite:///{database_path}")
     migrate(db, target=1)
@@ -31,6 +34,7 @@ def test_first_release_database_is_migrated_and_keeps_its_rows(database_path):
     assert open_database(f"sqlite:///{database_path}") and SchemaVersion.select().count() == LATEST
 
 
+@pytest.mark.sqlite_only
 def test_moments_in_the_old_format_are_rewritten_to_sort_in_time_order(database_path):
     db = connect_database(f"sqlite:///{database_path}")
     migrate(db, target=3)

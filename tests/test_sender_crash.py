@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow  # the sender as a real process, killed and starte
 TOTAL, KILLS = 1000, 4
 
 
-def test_sigkill_loses_nothing(database, database_path, telegram, capsys):
+def test_sigkill_loses_nothing(database, database_url, telegram, capsys):
     sync_registry(load_registry())
     upsert_tender(ITEM)
     tender = Tender.get()
@@ -40,7 +40,7 @@ def test_sigkill_loses_nothing(database, database_path, telegram, capsys):
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": telegram.api_url,
         "PANTAU_KEYS": generate_key("crash"),
-        "DATABASE_URL": f"sqlite:///{database_path}",
+        "DATABASE_URL": database_url,
         "SENDER_RATE": "100",
         "SENDER_CLAIM_LEASE": "1",
     }
@@ -71,7 +71,7 @@ def test_sigkill_loses_nothing(database, database_path, telegram, capsys):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    open_database(f"sqlite:///{database_path}")
+    open_database(database_url)
     per_chat = Counter(m["chat_id"] for m in telegram.sent)
     duplicates = sum(per_chat.values()) - len(per_chat)
     reclaimed = (

@@ -62,13 +62,13 @@ def sync_registry(records: list[InstanceRecord]) -> int:
         for record in records:
             row = existing.get(record.code)
             if row is None:
-                Instance.create(
+                Instance.insert(  # a crawl starting at the same moment may add it first
                     code=record.code,
                     name=record.name,
                     agencies=list(record.agencies),
                     province=record.province,
                     timezone=record.timezone,
-                )
+                ).on_conflict_ignore().execute()
                 added += 1
             elif (row.name, row.province, row.timezone, row.agencies) != (
                 record.name,

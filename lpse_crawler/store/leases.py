@@ -1,6 +1,7 @@
 """Leases on instances, so several crawl processes (on one machine or several) split the
-fleet: no instance is crawled by two at once, and a dead crawler's instances are taken
-over once its leases expire."""
+fleet: no instance is crawled by two at once. A dead crawl's instances are taken over once
+its leases expire, or at once when it ran on this machine and its process is gone (a
+crawl killed by cron's timeout or the OOM killer)."""
 
 import os
 import socket
@@ -22,6 +23,12 @@ def acquire(codes: list[str], owner: str, seconds: float) -> set[str]:
         return set()
     now = utcnow()
     with write_transaction():
+        held = InstanceLease.select(InstanceLease.owner).where(
+            InstanceLease.instance.in_(codes), InstanceLease.expires_at > now, InstanceLease.owner != owner
+        )
+        dead = [o for o in {row.owner for row in held} if o and _gone_from_this_machine(o)]
+        if dead:
+            InstanceLease.update(expires_at=now).where(InstanceLease.owner.in_(dead)).execute()
         InstanceLease.insert_many(
             [{"instance": code, "owner": "", "expires_at": now} for code in codes]
         ).on_conflict_ignore().execute()
@@ -47,3 +54,18 @@ def renew(owner: str, seconds: float) -> int:
 def release(owner: str) -> None:
     with write_transaction():
         InstanceLease.update(owner="", expires_at=utcnow()).where(InstanceLease.owner == owner).execute()
+
+
+def _gone_from_this_machine(owner: str) -> bool:
+    """True when `owner` (host:pid:random) ran here and its process no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
