@@ -15,7 +15,6 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
 from lpse_crawler.store import politeness
-from lpse_crawler.store.crawl_state import InstanceHealth
 from lpse_crawler.store.database import STORAGE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -211,12 +210,11 @@ class FailureMiddleware:
     def process_spider_exception(self, response: Response, exception: Exception):
         instance = response.meta.get("instance", "?")
         error = f"{type(exception).__name__}: {exception}"[:300]
-        log.error("[%s] %s (%s)", instance, error, response.url, exc_info=exception)
         spider = self.crawler.spider
         if isinstance(exception, STORAGE_ERRORS):
-            self.crawler.stats.inc_value("lpse/errors/storage")
-            spider.health.setdefault(instance, InstanceHealth()).storage_errors.append(f"storage: {error}")
+            spider.fail_storage(instance, f"storage: {error}", response.url, exception)
         else:
+            log.error("[%s] %s (%s)", instance, error, response.url, exc_info=exception)
             spider.fail_instance(instance, error, "spider")
         return []
 

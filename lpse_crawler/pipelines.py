@@ -42,12 +42,8 @@ class CrawlerPipeline:
         except DropItem:
             raise
         except Exception as exc:
-            instance = getattr(item, "instance", "?")
             error = f"storage: {type(exc).__name__}: {exc}"[:300]
-            first = not self.crawler.stats.get_value("lpse/errors/storage")  # one traceback, then lines
-            log.error("[%s] %s (%s)", instance, error, type(item).__name__, exc_info=first)
-            self.health(instance).storage_errors.append(error)
-            self.crawler.stats.inc_value("lpse/errors/storage")
+            self.crawler.spider.fail_storage(getattr(item, "instance", "?"), error, type(item).__name__, exc)
             raise DropItem(error, log_level="DEBUG") from exc
 
     def handle(self, item):

@@ -386,6 +386,14 @@ class SpseSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"lpse/errors/{reason}")
         self.health.setdefault(instance, InstanceHealth()).errors.append(error)
 
+    def fail_storage(self, instance: str, error: str, where: str, exc: BaseException) -> None:
+        """Record a failed read or write of our own database (the crawl then exits 4); the
+        first one of a crawl is logged with its traceback, the rest as one line each."""
+        first = not self.crawler.stats.get_value("lpse/errors/storage")
+        self.logger.error("[%s] %s (%s)", instance, error, where, exc_info=exc if first else None)
+        self.crawler.stats.inc_value("lpse/errors/storage")
+        self.health.setdefault(instance, InstanceHealth()).storage_errors.append(error)
+
     def _request(self, state: KindCrawl, url: str, callback, errback=None, referer=None, **meta):
         headers = {"Referer": referer} if referer else {}
         return Request(
