@@ -141,6 +141,14 @@ def make_crawler(db: str | Path, instances: str = "kemkes", kinds: str = "tender
     return crawler
 
 
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory):
+    """One SQLite file for a module's in-process spider tests (parse once per module)."""
+    path = tmp_path_factory.mktemp("spider") / "pantau.db"
+    yield path
+    shared_database.close()
+
+
 @pytest.fixture(scope="session")
 def registry_database(tmp_path_factory) -> Path:
     """A database migrated and with the instance registry synced, to copy (0.3 s a test less)."""

@@ -151,7 +151,8 @@ def test_a_locked_database_is_a_one_line_error_and_changes_nothing(env, person, 
     assert Subscriber.get().status == "active"
 
 
-def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
+def record_basic_payment() -> None:
+    """Subscriber 1 pays Basic for this month by transfer, reference BCA-7781."""
     run(
         "payments",
         "record",
@@ -165,6 +166,10 @@ def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
         "--reference",
         "BCA-7781",
     )
+
+
+def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
+    record_basic_payment()
     run("users", "export", "siti@rahma.id", "-o", str(tmp_path / "siti.json"))
     document = json.loads((tmp_path / "siti.json").read_text())
     jsonschema.validate(document, SCHEMA)
@@ -177,19 +182,7 @@ def test_export_validates_against_the_schema_and_is_audited(person, tmp_path):
 
 @pytest.mark.sqlite_only
 def test_delete_leaves_no_byte_of_the_person(person, database_path):
-    run(
-        "payments",
-        "record",
-        "1",
-        "--amount",
-        "49000",
-        "--method",
-        "transfer",
-        "--period",
-        f"{utcnow():%Y-%m}",
-        "--reference",
-        "BCA-7781",
-    )
+    record_basic_payment()
     open_database()
     ciphertexts = [
         getattr(Subscriber.get(), c) for c in ("name_enc", "phone_enc", "email_enc", "username_enc")

@@ -13,7 +13,6 @@ from twisted.python.failure import Failure
 
 from lpse_crawler.items import DetailFailure, RawPackage
 from lpse_crawler.store import crawl_state
-from lpse_crawler.store.database import database as shared_database
 from tests.conftest import make_crawler
 from tests.spider_responses import (
     BASE,
@@ -28,13 +27,6 @@ from tests.spider_responses import (
     of_type,
 )
 from tests.spse_replay.server import MONTHS, render_announcement, render_schedule
-
-
-@pytest.fixture(scope="module")
-def db_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spider") / "pantau.db"
-    yield path
-    shared_database.close()
 
 
 @pytest.fixture(scope="module")

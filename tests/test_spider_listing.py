@@ -17,7 +17,6 @@ from lpse_crawler.items import ListingPage, SessionChange
 from lpse_crawler.pipelines import NormalisePipeline, StorePipeline
 from lpse_crawler.store import crawl_state
 from lpse_crawler.store.crawl_state import Session
-from lpse_crawler.store.database import database as shared_database
 from lpse_crawler.store.models import Instance
 from tests.conftest import make_crawler
 from tests.spider_responses import (
@@ -36,14 +35,6 @@ from tests.spider_responses import (
     start_requests,
 )
 from tests.spse_replay.server import TEMPLATES
-
-
-@pytest.fixture(scope="module")
-def db_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("spider") / "pantau.db"
-    yield path
-    shared_database.close()
-
 
 # -- one cycle of kemkes's tender listing: token, three pages of 2025, an empty 2026 ---------
 
