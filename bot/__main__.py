@@ -14,8 +14,11 @@ import threading
 from bot.app import build_bot
 from bot.config import BotConfig, ConfigError, install_redaction
 from bot.sender import Sender
+from lpse_crawler import config as settings
 from lpse_crawler.people.crypto import CryptoError, load_keyring
+from lpse_crawler.people.keycheck import verify_keyring
 from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import DatabaseMissing
 from lpse_crawler.store.schema import open_database
 
 log = logging.getLogger("bot")
@@ -28,13 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        settings.load_env_file()
+        settings.check_all()
         config = BotConfig.from_env()
         keyring = load_keyring()
-    except (ConfigError, CryptoError) as exc:
+        install_redaction(config.token)
+        open_database(create=False)
+        verify_keyring(keyring, writing=True)
+    except (ConfigError, settings.ConfigError, CryptoError, DatabaseMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    install_redaction(config.token)
-    open_database()
     sync_registry(load_registry())  # the guided /filter offers the registry's provinces and LPSE
     telebot, _ = build_bot(config, keyring)
     stop = threading.Event()

@@ -3,11 +3,24 @@
 `.env.example` lists the same variables with the same defaults (a test holds the two
 together). An empty value means the default. A value that does not parse is a
 `ConfigError` whose message names the variable, for a one-line error.
+
+Every entry point (CLI, crawl, bot) first calls `load_env_file`: the env file
+(PANTAU_ENV_FILE, default `.env` in the checkout) fills in what the process environment
+does not set, so cron and systemd need no shell to read it.
 """
 
+import difflib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+ENV_FILE = "PANTAU_ENV_FILE"
+DEFAULT_ENV_FILE = Path(__file__).resolve().parents[1] / ".env"
 
 
 class ConfigError(ValueError):
@@ -67,7 +80,19 @@ VARIABLES = {
         # operators
         Variable("PANTAU_OPERATOR", "", "text", "who acts, for the audit trail (empty: login name)"),
         Variable("RETENTION_DAYS", "180", "int", "days a closed package is kept"),
-        Variable("SELLER_INFO", "Pantau LPSE", "text", "the seller on invoices"),
+        # invoices (faktur)
+        Variable("SELLER_NAME", "Pantau LPSE", "text", "seller's legal name on invoices"),
+        Variable("SELLER_ADDRESS", "", "text", "seller's address on invoices"),
+        Variable("SELLER_NPWP", "", "text", "seller's NPWP on invoices"),
+        Variable("SELLER_PKP", "0", "flag", "seller is a PKP: invoices show DPP and PPN"),
+        Variable("PPN_RATE", "11", "number", "PPN in percent of the DPP, prices include it"),
+        # email (service notices)
+        Variable("SMTP_HOST", "", "text", "SMTP server for email notices (empty: no email)"),
+        Variable("SMTP_PORT", "587", "int", "SMTP port"),
+        Variable("SMTP_SECURITY", "starttls", "text", "starttls, tls or none"),
+        Variable("SMTP_USER", "", "text", "SMTP login (empty: none)"),
+        Variable("SMTP_PASSWORD", "", "text", "SMTP password (never logged)"),
+        Variable("SMTP_FROM", "Pantau LPSE <noreply@pantaulpse.id>", "text", "sender of notices"),
         Variable(
             "PAYMENT_INFO",
             "Transfer ke rekening yang diberikan admin; ketik /bantuan.",
@@ -102,3 +127,46 @@ def get(name: str, env: Mapping[str, str] | None = None):
         raise ConfigError(
             f"{name}={raw!r} is not {_KIND_WORDS[variable.kind]} (default {variable.default})"
         ) from None
+
+
+def offline_suffix_list() -> None:
+    """Make tldextract (Scrapy's cookie middleware) use the public suffix list bundled with
+    it instead of downloading one: the crawl needs no other host than SPSE, and offline the
+    download printed two tracebacks on a new machine. Call before Scrapy is imported."""
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+def check_all(env: Mapping[str, str] | None = None) -> None:
+    """Raise ConfigError for the first variable whose value does not parse."""
+    for name in VARIABLES:
+        get(name, env)
+
+
+def load_env_file(environ: dict | None = None) -> Path | None:
+    """Load the env file into `environ` (default: the process environment), where it sets
+    only what is not set already; return its path, or None when there is none.
+
+    One-line ConfigErrors: a named file that is missing, a file others may read (it can
+    hold keys and passwords), a line that does not parse, a name that is no setting.
+    """
+    environ = os.environ if environ is None else environ
+    named = environ.get(ENV_FILE, "").strip()
+    path = Path(named) if named else DEFAULT_ENV_FILE
+    if not path.is_file():
+        if named:
+            raise ConfigError(f"{ENV_FILE}={named}: no such file")
+        return None
+    if path.stat().st_mode & stat.S_IROTH:
+        raise ConfigError(f"{path} is readable by every user on this machine: chmod o-rwx {path}")
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            where = f"{path}, line {binding.original.line}"
+            if binding.error:
+                raise ConfigError(f"{where}: cannot read {binding.original.string.strip()[:60]!r}")
+            if binding.key and binding.key not in VARIABLES and binding.key != ENV_FILE:
+                close = difflib.get_close_matches(binding.key, VARIABLES, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else " (see .env.example)"
+                raise ConfigError(f"{where}: {binding.key} is not a Pantau LPSE setting{hint}")
+    for name, value in dotenv_values(path).items():
+        environ.setdefault(name, value or "")
+    return path

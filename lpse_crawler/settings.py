@@ -1,9 +1,17 @@
 """Scrapy settings, from the environment variables in lpse_crawler/config.py."""
 
 import os
+import sys
 from datetime import date
 
-from lpse_crawler.config import get
+from lpse_crawler.config import ConfigError, check_all, get, load_env_file, offline_suffix_list
+
+try:  # `scrapy crawl` reads the env file itself, like the CLI and the bot
+    load_env_file()
+    check_all()
+except ConfigError as exc:
+    sys.exit(f"error: {exc}")
+offline_suffix_list()
 
 
 def _default_years() -> str:

@@ -1,17 +1,28 @@
 """One configuration module: every variable with its default, documented in .env.example."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from lpse_crawler import config
 from tests.conftest import ROOT
 
 
 def env_example() -> dict[str, str]:
-    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {name: value or "" for name, value in dotenv_values(ROOT / ".env.example").items()}
+
+
+def test_env_example_means_the_same_to_a_shell_as_to_the_services(tmp_path):
+    """cron and scripts may `set -a; . file`; systemd's EnvironmentFile reads quotes alike."""
+    script = f"set -a; . {ROOT / '.env.example'}; env -0"
+    shell = subprocess.run(["bash", "-c", script], env={}, capture_output=True, text=True, check=True)
+    assert shell.stderr == ""
+    seen = dict(entry.split("=", 1) for entry in shell.stdout.split("\0") if "=" in entry)
+    assert {name: seen[name] for name in config.VARIABLES} == env_example()
 
 
 def test_env_example_lists_every_variable_with_its_default():
@@ -48,3 +59,18 @@ BAD_VALUES = [("LPSE_PAGE_SIZE", "abc"), ("LPSE_BROWSER", "maybe"), ("SENDER_RAT
 def test_a_value_that_does_not_parse_names_the_variable(name, value):
     with pytest.raises(config.ConfigError, match=f"^{name}="):
         config.get(name, {name: value})
+
+
+def test_the_crawl_uses_the_bundled_public_suffix_list_offline(tmp_path):
+    """Scrapy's cookie middleware asks tldextract, which would download the list (and print
+    tracebacks offline) on a machine whose cache is empty."""
+    script = (
+        "import lpse_crawler.settings\n"
+        "from scrapy.downloadermiddlewares.cookies import _is_public_domain\n"
+        "print(_is_public_domain('go.id'), _is_public_domain('spse.inaproc.id'))\n"
+    )
+    environment = {"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert (done.stdout, done.stderr) == ("True False\n", "")

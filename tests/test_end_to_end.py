@@ -77,6 +77,7 @@ def bot_process(telegram, database_url, tmp_path):
         "SENDER_RATE": "50",
         "SENDER_PER_CHAT_INTERVAL": "0.05",
     }
+    subprocess.run([sys.executable, "cli.py", "db", "init"], cwd=ROOT, env=env, check=True)  # as deployed
     log = (tmp_path / "bot.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log)
     yield process

@@ -115,6 +115,10 @@ def test_wrong_or_missing_key_is_a_clear_error(subscribers):
 def test_keyring_from_a_key_file(tmp_path):
     path = tmp_path / "pantau.keys"
     path.write_text(f"# newest first\n{NEW}\n{OLD}\n")
+    path.chmod(0o640)
+    with pytest.raises(CryptoError, match=f"may be read by other users: chmod 600 {path}"):
+        load_keyring({"PANTAU_KEY_FILE": str(path)})
+    path.chmod(0o600)
     ring = load_keyring({"PANTAU_KEY_FILE": str(path)})
     assert (ring.primary, sorted(ring.keys)) == ("k2026", ["k2025", "k2026"])
 

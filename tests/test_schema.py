@@ -51,3 +51,16 @@ def test_moments_in_the_old_format_are_rewritten_to_sort_in_time_order(database_
     row = Instance.get_by_id("kemkes")
     assert row.last_ok_at.utcoffset().total_seconds() == 7 * 3600 and row.last_ok_at.hour == 16
     assert row.last_error_at - row.last_ok_at == timedelta(milliseconds=500)
+
+
+@pytest.mark.sqlite_only
+def test_a_database_from_before_later_tables_migrates(database_path):
+    """A release at version 3 had none of the tables later migrations create."""
+    db = connect_database(f"sqlite:///{database_path}")
+    migrate(db, target=3)
+    for table in ("instance_lease", "host_budget", "instance_cycle", "key_check"):
+        db.execute_sql(f'DROP TABLE IF EXISTS "{table}"')
+    database.close()
+    db = open_database(f"sqlite:///{database_path}")
+    assert {"instance_lease", "host_budget", "instance_cycle", "key_check"} <= set(db.get_tables())
+    assert SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar() == LATEST

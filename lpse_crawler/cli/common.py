@@ -3,7 +3,9 @@
 import functools
 import getpass
 import json
+import os
 
+import apsw
 import click
 from peewee import InterfaceError, OperationalError
 
@@ -11,10 +13,11 @@ from lpse_crawler import config
 from lpse_crawler.people import audit
 from lpse_crawler.people.contact import InvalidContact
 from lpse_crawler.people.crypto import CryptoError, Keyring, load_keyring
+from lpse_crawler.people.keycheck import verify_keyring
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.personal_data import find_subscriber
-from lpse_crawler.store.database import database, write_transaction
-from lpse_crawler.store.schema import open_database
+from lpse_crawler.store.database import connect_database, database, write_transaction
+from lpse_crawler.store.schema import open_current, open_database
 
 
 def actor() -> str:
@@ -22,25 +25,43 @@ def actor() -> str:
     return "cli:" + (config.get("PANTAU_OPERATOR") or getpass.getuser())
 
 
-def keyring() -> Keyring:
+def keyring(*, encrypting: bool = False) -> Keyring:
+    """The keyring, checked against the database's check values (open the database first):
+    a wrong or missing key stops the command before it reads or writes personal data.
+    `encrypting`: the command will encrypt, so the primary key's check value is stored."""
     try:
-        return load_keyring()
+        ring = load_keyring()
+        verify_keyring(ring, writing=encrypting)
     except CryptoError as exc:
         raise click.ClickException(str(exc)) from exc
+    return ring
 
 
-def db_command(fn):
-    """Open the database first; turn expected failures into one-line errors (exit code 1)."""
+def db_command(fn=None, *, read_only: bool = False, create: bool = False, upgrade: bool = False):
+    """Open the existing database first, at this release's schema (never migrating it);
+    turn expected failures into one-line errors (exit code 1).
+
+    `read_only`: a command that only reads opens the database read-only, so it neither
+    takes nor waits for the write lock (a crawl may be writing). `create`: `db init`
+    creates and migrates. `upgrade`: `db migrate` opens an existing one at any version.
+    """
+    if fn is None:
+        return functools.partial(db_command, read_only=read_only, create=create, upgrade=upgrade)
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
         try:
-            open_database()
+            if create:
+                open_database(create=True)
+            elif upgrade:
+                connect_database(create=False)
+            else:
+                open_current(read_only=read_only)
             return fn(*args, **kwargs)
-        except (CryptoError, InvalidContact, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        except (OperationalError, InterfaceError) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except (CryptoError, InvalidContact, ValueError, OSError, OverflowError) as exc:
+            raise click.ClickException(_one_line(exc)) from exc
+        except (OperationalError, InterfaceError, apsw.Error) as exc:
+            message = _one_line(exc)
             if any(word in message for word in ("locked", "busy", "lock timeout")):
                 raise click.ClickException(
                     "the database is busy (locked by another process); try again"
@@ -51,6 +72,20 @@ def db_command(fn):
                 database.close()
 
     return run
+
+
+def read_command(fn):
+    """db_command for a command that only reads (see db_command)."""
+    return db_command(fn, read_only=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.strerror or text}: {str(exc.filename)[:120]}"
+    elif isinstance(exc, OverflowError):
+        text = "a number is out of range"
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
 def find_person(ring: Keyring | None, who: str) -> Subscriber:
@@ -72,8 +107,9 @@ def find_person(ring: Keyring | None, who: str) -> Subscriber:
 
 
 def _number(text: str) -> int:
-    if not text.strip().lstrip("-").isdigit():
-        raise click.ClickException(f"{text!r} is not a number")
+    """A database id or Telegram chat id: a whole number that fits in 64 bits."""
+    if not text.strip().lstrip("-").isdigit() or len(text.strip()) > 19 or abs(int(text)) >= 2**63:
+        raise click.ClickException(f"{text[:40]!r} is not an id")
     return int(text)
 
 
@@ -102,3 +138,14 @@ def mask(value: str | None) -> str:
     if not value:
         return ""
     return value[0] + "*" * max(len(value) - 2, 1) + (value[-1] if len(value) > 2 else "")
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Create `path` (refusing an existing file) readable by its owner only, and write
+    `data`: exports and invoices hold personal data."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{path} exists: choose another name") from exc
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)

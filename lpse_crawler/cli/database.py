@@ -5,19 +5,22 @@ from pathlib import Path
 
 import click
 
-from lpse_crawler.cli.common import audited, db_command, emit, keyring
+from lpse_crawler.cli.common import audited, db_command, emit, keyring, read_command
 from lpse_crawler.people.crypto import CryptoError, generate_key
+from lpse_crawler.people.keycheck import ENCRYPTED, forget_unused_keys
 from lpse_crawler.people.models import Payment, Subscriber
 from lpse_crawler.people.personal_data import rotate_keys
+from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.copy import copy_from
-from lpse_crawler.store.database import database, database_url, is_postgres
-from lpse_crawler.store.models import CRAWLER_MODELS
-from lpse_crawler.store.schema import ACCOUNT_MODELS, LATEST, SchemaVersion, migrate
-
-ENCRYPTED = [
-    (Subscriber, ["name_enc", "phone_enc", "email_enc", "username_enc"]),
-    (Payment, ["reference_enc"]),
-]
+from lpse_crawler.store.database import (
+    create_private_file,
+    database,
+    database_url,
+    is_postgres,
+    make_private,
+    redact_url,
+)
+from lpse_crawler.store.schema import ALL_MODELS, LATEST, SchemaVersion, migrate
 
 
 @click.group(help="The database: create, migrate, inspect, back up.")
@@ -26,26 +29,43 @@ def db():
 
 
 @db.command("init")
-@db_command
+@db_command(create=True)
 def init():
-    """Create the database and its tables (DATABASE_URL).  Example: python cli.py db init"""
-    click.echo(f"database ready at schema version {LATEST}: {database_url()}")
+    """Create the database and its tables (DATABASE_URL), or bring an existing one up to
+    date, and sync the instance registry into it.  Example: python cli.py db init"""
+    added = sync_registry(load_registry())
+    where = redact_url(database_url())
+    click.echo(f"database ready at schema version {LATEST} ({added} instances added): {where}")
+    _make_private()
+
+
+def _make_private() -> None:
+    for path in make_private():
+        click.echo(f"{path} made private (mode 0600)")
 
 
 @db.command("migrate")
-@db_command
+@db_command(upgrade=True)
 def migrate_command():
-    """Bring an older database up to date.  Example: python cli.py db migrate"""
+    """Bring an older database up to date and sync the instance registry into it.
+
+    Example: python cli.py db migrate
+    """
     applied = migrate(database.obj)
-    click.echo(f"applied migrations {applied}" if applied else f"already at schema version {LATEST}")
+    added = sync_registry(load_registry())
+    click.echo(
+        (f"applied migrations {applied}" if applied else f"already at schema version {LATEST}")
+        + f"; {added} instances added from the registry"
+    )
+    _make_private()
 
 
 @db.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@db_command
+@read_command
 def stats(as_json):
     """Rows per table, schema and database versions.  Example: python cli.py db stats --json"""
-    data = {m._meta.table_name: m.select().count() for m in CRAWLER_MODELS + ACCOUNT_MODELS}
+    data = {m._meta.table_name: m.select().count() for m in ALL_MODELS}
     data["schema_version"] = SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar()
     if is_postgres():
         data["postgresql"] = database.execute_sql("show server_version").fetchone()[0]
@@ -56,7 +76,7 @@ def stats(as_json):
 
 @db.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@db_command
+@read_command
 def backup(path: Path):
     """A consistent online copy of the SQLite database (VACUUM INTO), safe while the crawler
     and bot write. On PostgreSQL it says to use pg_dump.
@@ -69,8 +89,14 @@ def backup(path: Path):
         )
     if path.exists():
         raise click.ClickException(f"{path} exists: choose a new file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    database.execute_sql("VACUUM INTO ?", (str(path),))
+    if not path.parent.is_dir():
+        raise click.ClickException(f"no folder {path.parent}: create it first (see deploy/install.sh)")
+    create_private_file(path)  # 0600: a backup holds what the database holds
+    try:
+        database.execute_sql("VACUUM INTO ?", (str(path),))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     click.echo(f"backup written to {path} ({path.stat().st_size:,} bytes)")
 
 
@@ -116,17 +142,19 @@ def rotate():
     Keep the old key in the keyring (after the new one) until this finishes.
     Example: PANTAU_KEYS="k2027:...,k2026:..." python cli.py keys rotate
     """
-    ring = keyring()
+    ring = keyring(encrypting=True)
     total = Subscriber.select().count() + Payment.select().where(Payment.reference_enc.is_null(False)).count()
     with click.progressbar(length=total, label=f"re-encrypting under {ring.primary}") as bar:
         done = rotate_keys(ring, progress=lambda n, _total: bar.update(n - bar.pos))
+    retired = forget_unused_keys()
     audited("keys.rotate", None, f"{done} rows to {ring.primary}")
-    click.echo(f"{done} rows now under key {ring.primary}; the old key can be removed from the keyring")
+    old = f"keys {', '.join(retired)} may leave the keyring" if retired else "no other key is in use"
+    click.echo(f"{done} rows now under key {ring.primary}; {old}")
 
 
 @keys.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@db_command
+@read_command
 def check(as_json):
     """Decrypt every stored value; count values per key id and failures.
 

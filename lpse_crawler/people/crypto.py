@@ -123,7 +123,8 @@ def _aad(table: str, column: str, row_id: int) -> bytes:
 
 
 def load_keyring(environ: dict | None = None) -> Keyring:
-    """The keyring from PANTAU_KEYS or PANTAU_KEY_FILE; a clear error when neither works."""
+    """The keyring from PANTAU_KEYS or PANTAU_KEY_FILE; a clear error when neither works,
+    or when the key file's mode lets its group or others read it."""
     keys, key_file = config.get(KEYS_ENV, environ), config.get(KEY_FILE_ENV, environ)
     if keys:
         return Keyring.parse(keys)
@@ -131,6 +132,8 @@ def load_keyring(environ: dict | None = None) -> Keyring:
         path = Path(key_file)
         if not path.is_file():
             raise CryptoError(f"{KEY_FILE_ENV} points to {path}, which does not exist")
+        if path.stat().st_mode & 0o077:
+            raise CryptoError(f"key file {path} may be read by other users: chmod 600 {path}")
         return Keyring.parse(path.read_text(encoding="utf-8"))
     raise CryptoError(
         f"no encryption key: set {KEYS_ENV} or {KEY_FILE_ENV} "

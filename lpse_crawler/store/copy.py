@@ -5,8 +5,8 @@ from collections.abc import Callable
 from itertools import islice
 
 from lpse_crawler.store.database import database, is_postgres, open_url
-from lpse_crawler.store.models import CRAWLER_MODELS, Instance
-from lpse_crawler.store.schema import ACCOUNT_MODELS, LATEST, SchemaVersion, current_version
+from lpse_crawler.store.models import Instance
+from lpse_crawler.store.schema import ALL_MODELS, LATEST, SchemaVersion, current_version
 
 BATCH = 500
 
@@ -15,14 +15,14 @@ def copy_from(source_url: str, progress: Callable[[str, int], None] = lambda tab
     """Copy `source_url`'s rows into the shared database (migrated, empty), table by table
     in dependency order, each value through its field so types fit the target. Returns
     rows copied per table."""
-    source = open_url(source_url)
+    source = open_url(source_url, create=False, read_only=True)
     source.connect()
     try:
         with source.bind_ctx([SchemaVersion]):
             version = current_version(source)
         if version != LATEST:
             raise ValueError(f"the source is not at schema version {LATEST}: run `db migrate` on it first")
-        models = [*CRAWLER_MODELS, *ACCOUNT_MODELS]
+        models = ALL_MODELS
         holding = [m._meta.table_name for m in models if m is not Instance and m.select().exists()]
         if holding:
             tables = ", ".join(holding)

@@ -146,39 +146,95 @@ def is_postgres() -> bool:
     return isinstance(database.obj, PostgresqlDatabase)
 
 
-def connect_database(url: str | None = None):
-    """Point the shared `database` at `url` (default DATABASE_URL) and connect."""
-    db = open_url(url or database_url())
+class DatabaseMissing(ValueError):
+    """DATABASE_URL names a database that does not exist (and nothing may create it)."""
+
+
+def connect_database(url: str | None = None, *, create: bool = True, read_only: bool = False):
+    """Point the shared `database` at `url` (default DATABASE_URL) and connect.
+
+    `create=False` refuses a database that does not exist yet (a typo in DATABASE_URL must
+    not start an empty one); `read_only` neither takes nor waits for the write lock.
+    """
+    db = open_url(url or database_url(), create=create, read_only=read_only)
     database.initialize(db)
     db.connect(reuse_if_open=True)
     return db
 
 
-def open_url(url: str):
+def open_url(url: str, *, create: bool = True, read_only: bool = False):
     """A database object for `url` (not connected, not shared)."""
     if url.startswith(("sqlite:///", "apsw:///")):
-        return _sqlite(url.split(":///", 1)[1])
+        return _sqlite(url.split(":///", 1)[1], create=create, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
         params = parse(url)
+        if not params.get("database"):
+            raise ValueError(
+                f"database URL {redact_url(url)!r} names no database: postgresql://user@host/name"
+            )
         lock_ms = config.get("PG_LOCK_TIMEOUT_MS")
-        return ReconnectingPostgres(
-            params.pop("database"), options=f"-c lock_timeout={lock_ms} -c timezone=UTC", **params
-        )
-    raise ValueError(f"database URL {url!r}: use sqlite:///path/to/file.db or postgresql://user@host/name")
+        options = f"-c lock_timeout={lock_ms} -c timezone=UTC"
+        if read_only:
+            options += " -c default_transaction_read_only=on"
+        return ReconnectingPostgres(params.pop("database"), options=options, **params)
+    raise ValueError(
+        f"database URL {redact_url(url)!r}: use sqlite:///path/to/file.db or postgresql://user@host/name"
+    )
 
 
-def _sqlite(path: str) -> APSWDatabase:
-    if path not in ("", ":memory:") and os.path.dirname(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+def redact_url(url: str) -> str:
+    """`url` without a password (error messages end up in logs and mails)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{rest}"[:200]
+
+
+def make_private() -> list[str]:
+    """SQLite: make the database and its -wal/-shm files readable by their owner only (an
+    earlier release left them 0644); return the files changed."""
+    if is_postgres():
+        return []
+    changed = []
+    for path in (database.obj.database + suffix for suffix in ("", "-wal", "-shm")):
+        if os.path.exists(path) and os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
+            changed.append(path)
+    return changed
+
+
+def create_private_file(path: str | os.PathLike) -> None:
+    """Create an empty file (not there yet) that only its owner may read: mode 0600."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _sqlite(path: str, *, create: bool, read_only: bool) -> APSWDatabase:
+    if path in ("", ":memory:"):
+        raise ValueError("sqlite:/// needs a file, e.g. sqlite:///data/pantau.db")
+    if not os.path.exists(path):
+        if not create:
+            raise DatabaseMissing(
+                f"no database at {path}: check DATABASE_URL, or create it with `python cli.py db init`"
+            )
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        create_private_file(path)  # its -wal and -shm files take the same mode
+    elif os.path.isdir(path):
+        raise ValueError(f"DATABASE_URL names the folder {path}, not a database file")
     # ms a writer waits for the lock before "database is locked"
     busy_ms = config.get("SQLITE_BUSY_TIMEOUT_MS")
     pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_ms}
+    flags = apsw.SQLITE_OPEN_READWRITE
+    if read_only:
+        flags = apsw.SQLITE_OPEN_READONLY
+        pragmas = {"busy_timeout": busy_ms, "foreign_keys": 1}
     # A cap on the file, so a runaway database stops with "database or disk is full"
     # (the crawl then exits 4) before the disk fills for everything else on the machine.
     max_mb = config.get("SQLITE_MAX_SIZE_MB")
-    if max_mb > 0:
+    if max_mb > 0 and not read_only:
         pragmas["max_page_count"] = max(1, int(max_mb * 1024 * 1024 // 4096))
-    db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000)
+    db = APSWDatabase(path, pragmas=pragmas, timeout=busy_ms / 1000, flags=flags)
     check_sqlite_version(db.server_version)
     return db
 
