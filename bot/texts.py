@@ -96,7 +96,8 @@ PRIVASI = (
     "• Data pribadi disimpan terenkripsi dan hanya dapat diakses staf yang berwenang.\n"
     "• Statistik pemakaian hanya berupa angka anonim.\n"
     "• Anda berhak melihat (/datasaya), memperbaiki (/ubahdata) dan menghapus (/hapusakun) data Anda.\n"
-    "• Perubahan layanan dan kebijakan diumumkan lewat bot ini; pertanyaan lewat /bantuan."
+    "• Perubahan layanan dan kebijakan diumumkan lewat bot ini dan ke email Anda bila Anda memberikannya; "
+    "pertanyaan lewat /bantuan."
 )
 BANTUAN = (
     "<b>Perintah</b>\n/start mulai\n/daftar isi nama dan kontak\n/filter buat filter\n"

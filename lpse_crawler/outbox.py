@@ -2,16 +2,18 @@
 
 queued -> sending (claimed) -> sent | queued again (retry later, released, or reclaimed
 after a crash) | dead. The crawl enqueues; the bot's sender (bot/sender.py, Telegram I/O
-and pacing only) claims and marks through the functions here.
+and pacing only) and the email sender (mail.py, SMTP I/O only) claim and mark through the
+functions here, each only the rows of its channel.
 """
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField, chunked
+from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField, chunked, fn
 
 from lpse_crawler import usage
 from lpse_crawler.matching.index import Match
@@ -37,6 +39,22 @@ class Status(StrEnum):
     DEAD = "dead"  # given up; see last_error
 
 
+class Channel(StrEnum):
+    """How a notification reaches its subscriber."""
+
+    TELEGRAM = "telegram"  # tender alerts and announcements, by the bot
+    EMAIL = "email"  # service and policy notices, by `python cli.py outbox send-email`
+
+
+# Whom a channel reaches, by subscriber status: Telegram only the active (paused asked for
+# quiet, blocked cannot be reached); email every subscriber who gave an address, since a
+# service or policy change must reach all whose data we hold.
+REACHABLE = {
+    Channel.TELEGRAM: (SubscriberStatus.ACTIVE,),
+    Channel.EMAIL: (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED, SubscriberStatus.BLOCKED),
+}
+
+
 class Notification(BaseModel):
     """The outbox: one tender (or one broadcast `body`) for one subscriber, once."""
 
@@ -44,6 +62,7 @@ class Notification(BaseModel):
     tender = ForeignKeyField(Tender, null=True, on_delete="CASCADE")
     body = TextField(null=True)  # a service announcement instead of a tender
     status = CharField(default=Status.QUEUED)
+    channel = CharField(default=Channel.TELEGRAM)  # telegram | email (see Channel)
     filter_ids = JSONField(default=list)  # every filter of the subscriber that matched
     matched_words = JSONField(default=list)  # why: the keywords that matched
     attempts = IntegerField(default=0)
@@ -95,23 +114,30 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
 BROADCAST_HEADING = "<b>Pengumuman Pantau LPSE</b>\n"
 
 
-def queue_broadcast(text: str, actor: str) -> int:
-    """Queue an announcement (plain text, escaped here under one heading) to every active
-    subscriber; returns how many."""
-    body = BROADCAST_HEADING + html.escape(text, quote=False)
+def queue_broadcast(text: str, actor: str, channel: Channel = Channel.TELEGRAM) -> int:
+    """Queue an announcement (plain text) to every subscriber `channel` reaches (by email:
+    those with an address), except who already has this very text by that channel; returns
+    how many. On Telegram the text is escaped here under one heading."""
+    body = BROADCAST_HEADING + html.escape(text, quote=False) if channel == Channel.TELEGRAM else text
     now = utcnow()
     with write_transaction():
-        ids = [
-            s.id for s in Subscriber.select(Subscriber.id).where(Subscriber.status == SubscriberStatus.ACTIVE)
-        ]
+        already = Notification.select(Notification.subscriber).where(
+            Notification.channel == channel, Notification.body == body
+        )
+        recipients = Subscriber.select(Subscriber.id).where(
+            Subscriber.status.in_(REACHABLE[channel]), Subscriber.id.not_in(already)
+        )
+        if channel == Channel.EMAIL:
+            recipients = recipients.where(Subscriber.email_enc.is_null(False))
         rows = [
-            {"subscriber": i, "body": body, "next_attempt_at": now, "created_at": now, "updated_at": now}
-            for i in ids
+            {"subscriber": s.id, "body": body, "channel": channel}
+            | {"next_attempt_at": now, "created_at": now, "updated_at": now}
+            for s in recipients
         ]
         for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
             Notification.insert_many(batch).execute()
-        audit.record(actor, "broadcast", None, f"{len(ids)} subscribers")
-    return len(ids)
+        audit.record(actor, "broadcast", None, f"{len(rows)} subscribers by {channel}")
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -124,9 +150,11 @@ class Claim:
     attempts: int
 
 
-def claim(limit: int, chat_busy: Callable[[int], bool] = lambda chat: False) -> list[Claim]:
-    """Claim up to `limit` due notifications of active subscribers, oldest first, at most
-    one per chat and none to a chat for which `chat_busy` says it must wait."""
+def claim(
+    limit: int, chat_busy: Callable[[int], bool] = lambda chat: False, channel: Channel = Channel.TELEGRAM
+) -> list[Claim]:
+    """Claim up to `limit` due notifications of `channel` whose subscriber it reaches, oldest
+    first, at most one per chat and none to a chat for which `chat_busy` says it must wait."""
     now = utcnow()
     with write_transaction():
         rows = (
@@ -134,8 +162,9 @@ def claim(limit: int, chat_busy: Callable[[int], bool] = lambda chat: False) -> 
             .join(Subscriber)
             .where(
                 Notification.status == Status.QUEUED,
+                Notification.channel == channel,
                 Notification.next_attempt_at <= now,
-                Subscriber.status == SubscriberStatus.ACTIVE,
+                Subscriber.status.in_(REACHABLE[channel]),
             )
             .order_by(Notification.id)
             .limit(limit * 4)
@@ -167,7 +196,8 @@ def release(ids: list[int]) -> None:
             ).where(Notification.id.in_(ids)).execute()
 
 
-def mark_sent(notification_id: int, message_id: int) -> None:
+def mark_sent(notification_id: int, message_id: int | None = None) -> None:
+    """Sent; `message_id` is Telegram's (an email has none)."""
     with write_transaction():
         Notification.update(
             status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id, last_error=None
@@ -212,3 +242,45 @@ def reclaim_stale(lease_seconds: float) -> int:
         )
         usage.count("notifications_reclaimed", count)
     return count
+
+
+def requeue_dead() -> tuple[int, dict[str, int]]:
+    """Queue dead notifications again whose subscriber their channel still reaches; returns
+    how many, and how many stay dead by subscriber status."""
+    with write_transaction():
+        count = 0
+        for channel, statuses in REACHABLE.items():
+            reached = Subscriber.select(Subscriber.id).where(Subscriber.status.in_(statuses))
+            count += (
+                Notification.update(status=Status.QUEUED, attempts=0, next_attempt_at=utcnow())
+                .where(
+                    Notification.status == Status.DEAD,
+                    Notification.channel == channel,
+                    Notification.subscriber.in_(reached),
+                )
+                .execute()
+            )
+        left = (
+            Notification.select(Subscriber.status, fn.COUNT(Notification.id))
+            .join(Subscriber)
+            .where(Notification.status == Status.DEAD)
+            .group_by(Subscriber.status)
+            .tuples()
+        )
+        return count, dict(left)
+
+
+_SECRETS = [
+    (re.compile(r"\d{5,}:[\w-]{20,}"), "[token]"),  # a Telegram bot token
+    (re.compile(r"[^\s<>\"']*@[^\s<>\"']*"), "[email]"),
+    (re.compile(r"\+?\d(?:[ ()-]{0,2}\d){5,}"), "[number]"),  # chat ids, phone numbers
+]
+
+
+def redact_error(text: str, limit: int = 160) -> str:
+    """An error as it may be stored or shown: no tokens, email addresses, chat ids or phone
+    numbers (six digits or more), on one line, at most `limit` characters."""
+    for pattern, placeholder in _SECRETS:
+        text = pattern.sub(placeholder, text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

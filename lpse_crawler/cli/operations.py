@@ -10,7 +10,7 @@ import click
 from lpse_crawler import config
 from lpse_crawler.cli.common import audited, db_command
 from lpse_crawler.outbox import Notification, Status
-from lpse_crawler.store.database import utcnow, wipe_wal, write_transaction
+from lpse_crawler.store.database import STORAGE_ERRORS, connect_database, utcnow, wipe_wal, write_transaction
 from lpse_crawler.store.models import Tender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @click.command()
 @click.option("--instances", "codes", help="Comma-separated instance codes (default: every active one).")
 def crawl(codes):
-    """Run the same crawl cron runs.  Example: python cli.py crawl --instances kemkes,jakarta"""
+    """Run the same crawl cron runs; exit status 0 ok, 3 instances failing, 4 could not
+    store, 5 interrupted (see README).  Example: python cli.py crawl --instances kemkes,jakarta"""
+    try:  # a typo in DATABASE_URL must not crawl into a new, empty database
+        connect_database(create=False, read_only=True).close()
+    except (ValueError, *STORAGE_ERRORS) as exc:
+        raise click.ClickException(str(exc).strip().splitlines()[0]) from exc
     command = [sys.executable, "-m", "scrapy", "crawl", "lpse"] + (
         ["-a", f"instances={codes}"] if codes else []
     )
@@ -29,7 +34,7 @@ def crawl(codes):
 @click.command()
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=36500),
     show_default="RETENTION_DAYS or 180",
     default=lambda: config.get("RETENTION_DAYS"),
     help="Keep packages closed fewer days ago than this.",
@@ -37,14 +42,16 @@ def crawl(codes):
 @click.option("--dry-run", is_flag=True, help="Only count what would go.")
 @db_command
 def purge(days, dry_run):
-    """Retention: drop packages closed more than N days ago, with their sent notifications.
+    """Retention: drop packages closed more than N days ago, with their sent notifications,
+    and announcements sent (or given up) more than N days ago.
 
     "Closed" is a bid deadline (or, without one, the last sighting) older than N days.
     Packages with notifications still to send are kept. Example: python cli.py purge --days 180
     """
     cutoff = utcnow() - timedelta(days=days)
+    # a NULL among NOT IN's values matches no row: leave out broadcasts (they have no tender)
     waiting = Notification.select(Notification.tender).where(
-        Notification.status.in_([Status.QUEUED, Status.SENDING])
+        Notification.status.in_([Status.QUEUED, Status.SENDING]), Notification.tender.is_null(False)
     )
     old = Tender.select(Tender.id).where(
         ((Tender.deadline < cutoff) | (Tender.deadline.is_null() & (Tender.last_seen_at < cutoff)))
@@ -56,6 +63,18 @@ def purge(days, dry_run):
     with write_transaction():
         notes = Notification.delete().where(Notification.tender.in_(ids)).execute() if ids else 0
         removed = Tender.delete().where(Tender.id.in_(ids)).execute() if ids else 0
+        notices = (
+            Notification.delete()
+            .where(
+                Notification.tender.is_null(),
+                Notification.status.in_([Status.SENT, Status.DEAD]),
+                Notification.created_at < cutoff,
+            )
+            .execute()
+        )
     wipe_wal()
-    audited("purge", None, f"{removed} packages, {notes} notifications")
-    click.echo(f"removed {removed} packages and {notes} notifications closed before {cutoff:%Y-%m-%d}")
+    audited("purge", None, f"{removed} packages, {notes} notifications, {notices} notices")
+    click.echo(
+        f"removed {removed} packages and {notes} notifications closed before {cutoff:%Y-%m-%d}, "
+        f"and {notices} announcements handled before then"
+    )
