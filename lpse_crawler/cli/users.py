@@ -3,13 +3,27 @@
 import json
 
 import click
+from peewee import JOIN
 
-from lpse_crawler.cli.common import actor, audited, db_command, emit, find_person, keyring, mask
+from lpse_crawler.cli.audit import in_wib
+from lpse_crawler.cli.common import (
+    actor,
+    audited,
+    db_command,
+    emit,
+    find_person,
+    keyring,
+    mask,
+    read_command,
+    write_private,
+)
+from lpse_crawler.outbox import Notification
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
 from lpse_crawler.people.plans import PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.models import Tender
 
 WHO = click.argument("who", metavar="ID")
 WHO_HELP = "ID is a subscriber id, chat:<telegram chat id>, a phone number or an email."
@@ -101,7 +115,7 @@ def add(chat_id, name, phone, email):
     """
     if Subscriber.get_or_none(Subscriber.chat_id == chat_id):
         raise click.ClickException(f"chat {chat_id} already has a subscriber")
-    subscriber = create_subscriber(keyring(), chat_id, name=name, phone=phone, email=email)
+    subscriber = create_subscriber(keyring(encrypting=True), chat_id, name=name, phone=phone, email=email)
     audited("users.add", subscriber.id)
     click.echo(f"added subscriber {subscriber.id}")
 
@@ -120,7 +134,7 @@ def update(who, name, phone, email):
     values = {k: v for k, v in {"name": name, "phone": phone, "email": email}.items() if v is not None}
     if not values:
         raise click.ClickException("nothing to change: give --name, --phone or --email")
-    ring = keyring()
+    ring = keyring(encrypting=True)
     subscriber = find_person(ring, who)
     update_personal(ring, subscriber, **values)
     audited("users.update", subscriber.id, ",".join(sorted(values)))
@@ -177,9 +191,7 @@ def resume(who):
 
 @users.command("export")
 @WHO
-@click.option(
-    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
-)
+@click.option("--output", "-o", help="New file, readable by you only (default: stdout).")
 @db_command
 def export(who, output):
     """Everything held about one person, as one JSON document (right of access; audited).
@@ -188,8 +200,12 @@ def export(who, output):
     """
     ring = keyring()
     subscriber = find_person(ring, who)
-    audited("users.export", subscriber.id)
-    output.write(json.dumps(export_subscriber(ring, subscriber), ensure_ascii=False, indent=2) + "\n")
+    audited("users.export", subscriber.id)  # the document shows its own export too
+    document = json.dumps(export_subscriber(ring, subscriber), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        write_private(output, document.encode())
+    else:
+        click.echo(document, nl=False)
 
 
 @users.command("delete")
@@ -210,3 +226,42 @@ def delete(who, yes):
     click.echo(
         f"erased subscriber {subscriber.id}: " + ", ".join(f"{n} {what}" for what, n in removed.items())
     )
+
+
+@users.command("notifications")
+@WHO
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="Rows at most.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@read_command
+def notifications(who, limit, as_json):
+    """Which packages reached a person or are on their way, newest first (times in WIB).
+
+    Example: python cli.py users notifications 42 --limit 20
+    """
+    subscriber = find_person(None, who)
+    query = (
+        Notification.select(Notification, Tender)
+        .join(Tender, JOIN.LEFT_OUTER)
+        .where(Notification.subscriber == subscriber.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    rows = [
+        {
+            "id": n.id,
+            "tender": n.tender.kode if n.tender else "",
+            "title": n.tender.nama if n.tender else "(pengumuman)",
+            "instance": n.tender.instance_first_seen_id if n.tender else "",
+            "status": n.status,
+            "created_at": in_wib(n.created_at),
+            "sent_at": in_wib(n.sent_at),
+            "attempts": n.attempts,
+            "last_error": n.last_error or "",
+        }
+        for n in query
+    ]
+    if not as_json:
+        rows = [r | {"title": r["title"][:50], "last_error": r["last_error"][:60]} for r in rows]
+    columns = [("id", "ID"), ("tender", "TENDER"), ("title", "TITLE"), ("instance", "INSTANCE")]
+    columns += [("status", "STATUS"), ("created_at", "CREATED"), ("sent_at", "SENT"), ("attempts", "TRIES")]
+    emit(rows, as_json, columns + [("last_error", "LAST ERROR")])

@@ -1,15 +1,16 @@
 """What the crawler remembers between cycles: sessions, listing progress, the detail queue, health."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from peewee import chunked
 
 from lpse_crawler.spse.coverage import Coverage, Run
 from lpse_crawler.store.database import upsert, utcnow, write_transaction
-from lpse_crawler.store.models import Instance, ListingProgress, PendingDetail, SpseSession
+from lpse_crawler.store.models import Instance, InstanceCycle, ListingProgress, PendingDetail, SpseSession
 
 GIVE_UP_DELAY = timedelta(days=1)  # a package over LPSE_DETAIL_ATTEMPTS is still tried this often
+CYCLES_KEPT = 50  # crawl cycles of history kept per instance (`instances history`)
 
 
 @dataclass
@@ -147,21 +148,41 @@ def last_health(codes: list[str] | None = None) -> dict[str, InstanceHealth]:
 
 
 def save_health(code: str, health: InstanceHealth) -> int:
-    """Write one crawl's outcome onto the instance row; returns its consecutive failures."""
+    """Write one crawl's outcome onto the instance row and its history (the last CYCLES_KEPT
+    cycles), in one transaction; returns its consecutive failures."""
     now = utcnow()
-    instance = Instance.get_by_id(code)
-    instance.last_crawl_at = now
-    instance.last_new, instance.last_updated = health.new, health.updated
-    instance.last_requests = health.requests
-    if health.spse_version:
-        instance.spse_version = health.spse_version
-    if health.failed:
-        instance.last_error = "; ".join(health.all_errors)[:2000]
-        instance.last_error_at = now
-        instance.consecutive_failures += 1
-    else:
-        instance.last_ok_at = now
-        instance.consecutive_failures = 0
+    error = "; ".join(health.all_errors)[:2000] if health.failed else None
     with write_transaction():
+        instance = Instance.get_by_id(code)
+        instance.last_crawl_at = now
+        instance.last_new, instance.last_updated = health.new, health.updated
+        instance.last_requests = health.requests
+        if health.spse_version:
+            instance.spse_version = health.spse_version
+        if health.failed:
+            instance.last_error, instance.last_error_at = error, now
+            instance.consecutive_failures += 1
+        else:
+            instance.last_ok_at = now
+            instance.consecutive_failures = 0
         instance.save()
+        _record_cycle(code, health, now, error)
     return instance.consecutive_failures
+
+
+def _record_cycle(code: str, health: InstanceHealth, now: datetime, error: str | None) -> None:
+    """Append one cycle to the instance's history and drop those beyond CYCLES_KEPT."""
+    InstanceCycle.create(
+        instance=code,
+        crawled_at=now,
+        ok=not health.failed,
+        new=health.new,
+        updated=health.updated,
+        requests=health.requests,
+        error=error and error[:500],
+    )
+    mine = InstanceCycle.instance == code
+    newest_first = InstanceCycle.select(InstanceCycle.id).where(mine).order_by(InstanceCycle.id.desc())
+    oldest_kept = newest_first.offset(CYCLES_KEPT - 1).limit(1).scalar()
+    if oldest_kept:
+        InstanceCycle.delete().where(mine, InstanceCycle.id < oldest_kept).execute()

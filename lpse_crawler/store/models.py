@@ -154,6 +154,18 @@ class HostBudget(BaseModel):
     paused_until = AwareDateTimeField()
 
 
+class InstanceCycle(BaseModel):
+    """One crawl cycle's outcome for one instance: its health history (see save_health)."""
+
+    instance = ForeignKeyField(Instance, column_name="instance", on_delete="CASCADE")
+    crawled_at = AwareDateTimeField(default=utcnow)
+    ok = BooleanField()
+    new = IntegerField(default=0)
+    updated = IntegerField(default=0)
+    requests = IntegerField(default=0)
+    error = TextField(null=True)  # the cycle's errors, truncated
+
+
 CRAWLER_MODELS = [
     Instance,
     Tender,
@@ -164,4 +176,5 @@ CRAWLER_MODELS = [
     ListingProgress,
     InstanceLease,
     HostBudget,
+    InstanceCycle,
 ]

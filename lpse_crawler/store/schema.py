@@ -10,15 +10,24 @@ from playhouse.migrate import migrate as apply_operations
 
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.keycheck import KeyCheck
 from lpse_crawler.people.models import PEOPLE_MODELS
 from lpse_crawler.store.database import (
     AwareDateTimeField,
+    DatabaseMissing,
     connect_database,
     database,
     utcnow,
     write_transaction,
 )
-from lpse_crawler.store.models import CRAWLER_MODELS, HostBudget, InstanceLease, ListingProgress, Tender
+from lpse_crawler.store.models import (
+    CRAWLER_MODELS,
+    HostBudget,
+    InstanceCycle,
+    InstanceLease,
+    ListingProgress,
+    Tender,
+)
 from lpse_crawler.usage import UsageDaily
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,8 @@ def _portable_types(db) -> None:
         for table, column in MONEY_COLUMNS:
             db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT')
     for model in [*CRAWLER_MODELS, *ACCOUNT_MODELS, SchemaVersion]:
+        if not db.table_exists(model._meta.table_name):
+            continue  # created by a later migration, in the new format already
         moments = [f for f in model._meta.sorted_fields if isinstance(f, AwareDateTimeField)]
         old_format = reduce(operator.or_, [~f.contains(Value("Z", converter=False)) for f in moments])
         key = model._meta.get_primary_keys()
@@ -90,8 +101,21 @@ MIGRATIONS = [
         "a request budget per host shared by crawl processes",
         lambda db: db.create_tables([HostBudget], safe=True),
     ),
+    (7, "a check value per encryption key id", lambda db: db.create_tables([KeyCheck], safe=True)),
+    (
+        8,
+        "a channel per notification: telegram or email (skipped where migration 2 made it)",
+        lambda db: (
+            "channel" in {c.name for c in db.get_columns("notification")}
+            or apply_operations(
+                SchemaMigrator.from_database(db).add_column("notification", "channel", Notification.channel)
+            )
+        ),
+    ),
+    (9, "a health history per instance", lambda db: db.create_tables([InstanceCycle], safe=True)),
 ]
 LATEST = MIGRATIONS[-1][0]
+ALL_MODELS = [*CRAWLER_MODELS, *ACCOUNT_MODELS, KeyCheck]  # every table but schema_version
 
 
 def current_version(db) -> int:
@@ -101,7 +125,10 @@ def current_version(db) -> int:
 
 
 def migrate(db, target: int = LATEST) -> list[int]:
-    """Apply the missing migrations up to `target`, each in its own transaction."""
+    """Apply the missing migrations up to `target`, each in its own transaction; a database
+    already up to date is only read (no write lock)."""
+    if db.table_exists("schema_version") and current_version(db) >= target:
+        return []
     applied = []
     with write_transaction():
         version = current_version(db)
@@ -118,8 +145,32 @@ def migrate(db, target: int = LATEST) -> list[int]:
     return applied
 
 
-def open_database(url: str | None = None):
-    """Connect the shared database to `url` (default DATABASE_URL) and migrate it."""
-    db = connect_database(url)
+def open_database(url: str | None = None, *, create: bool = True):
+    """Connect the shared database to `url` (default DATABASE_URL) and migrate it;
+    `create=False` refuses a database that does not exist yet."""
+    db = connect_database(url, create=create)
     migrate(db)
+    return db
+
+
+class SchemaOutOfDate(DatabaseMissing):
+    """The database's schema is not the one this release reads and writes."""
+
+
+def open_current(url: str | None = None, *, read_only: bool = False):
+    """Connect to an existing database at this release's schema, without migrating it:
+    what operators' commands do, so they never take the write lock to start."""
+    db = connect_database(url, create=False, read_only=read_only)
+    version = current_version(db)
+    if version == 0:
+        raise DatabaseMissing("the database is empty: create its tables with `python cli.py db init`")
+    if version < LATEST:
+        raise SchemaOutOfDate(
+            f"the database is at schema version {version}, this release needs {LATEST}: "
+            "run `python cli.py db migrate`"
+        )
+    if version > LATEST:
+        raise SchemaOutOfDate(
+            f"the database is at schema version {version}, newer than this release's {LATEST}: upgrade"
+        )
     return db
