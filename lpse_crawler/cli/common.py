@@ -85,6 +85,8 @@ def _one_line(exc: BaseException) -> str:
         text = f"{exc.strerror or text}: {str(exc.filename)[:120]}"
     elif isinstance(exc, OverflowError):
         text = "a number is out of range"
+    elif isinstance(exc, UnicodeError):
+        text = "an argument is not valid UTF-8 text"
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
