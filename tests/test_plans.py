@@ -38,7 +38,7 @@ def test_expired_paid_plan_falls_back_to_free():
 
 @pytest.mark.parametrize(
     ("text", "limit"),
-    [("obat lpse:kemkes,jakarta,jatimprov,surabaya", "3 LPSE"), ("a1 a2 a3 a4", "3 kata kunci")],
+    [("obat lpse:kemkes,jakarta,jatimprov,surabaya", "3 LPSE"), ("a1 a2 a3 a4 lpse:kemkes", "3 kata kunci")],
 )
 def test_limits_are_enforced_where_a_filter_is_saved(subscriber, text, limit):
     Subscriber.update(plan="free").where(Subscriber.id == subscriber.id).execute()
@@ -62,7 +62,7 @@ def test_filter_count_limit_and_province_counts_its_instances(subscriber):
 def test_expiry_keeps_every_filter_but_matches_only_the_free_quota(subscriber):
     paid = Subscriber.get_by_id(subscriber.id)
     for n in range(3):
-        save_filter(paid, f"Filter {n}", f"kata{n}")
+        save_filter(paid, f"Filter {n}", f"kata{n} lpse:kemkes")
     Subscriber.update(plan="basic", plan_expires_at=utcnow() - timedelta(days=1)).execute()
     index, _ = load_index()
     assert Filter.select().count() == 3  # nothing deleted

@@ -22,6 +22,7 @@ from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
 from lpse_crawler.people.plans import PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
+from lpse_crawler.people.reminders import queue_plan_reminders
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Tender
 
@@ -265,3 +266,14 @@ def notifications(who, limit, as_json):
     columns = [("id", "ID"), ("tender", "TENDER"), ("title", "TITLE"), ("instance", "INSTANCE")]
     columns += [("status", "STATUS"), ("created_at", "CREATED"), ("sent_at", "SENT"), ("attempts", "TRIES")]
     emit(rows, as_json, columns + [("last_error", "LAST ERROR")])
+
+
+@users.command("remind")
+@db_command
+def remind():
+    """Queue the plan-end reminders due now (3 days and 1 day before, on the day, and once
+    ended), each once; the bot sends them. The bot also does this every few minutes.
+
+    Example (cron, hourly): python cli.py users remind
+    """
+    click.echo(f"queued {queue_plan_reminders(utcnow())} plan-end reminders")

@@ -6,17 +6,21 @@ from lpse_crawler.matching.filters import FilterError, FilterSpec, parse_filter
 from lpse_crawler.matching.index import CompiledFilter, FilterIndex
 from lpse_crawler.matching.textmatch import words
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
-from lpse_crawler.people.plans import check_filter_limits, effective_plan
+from lpse_crawler.people.plans import PLANS, Plan, check_filter_limits, effective_plan
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
+
+# Whose filters are matched: all but the deleted (a paused or blocked subscriber's matches wait).
+MATCHED = (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED, SubscriberStatus.BLOCKED)
 
 
 class InstanceGeography:
     """Instance codes and provinces as the filter language needs them."""
 
     def __init__(self):
-        rows = list(Instance.select(Instance.code, Instance.province))
+        rows = list(Instance.select(Instance.code, Instance.province, Instance.active))
         self.codes = {r.code for r in rows}
+        self.active_count = sum(1 for r in rows if r.active)  # what a filter naming no LPSE covers
         self.province_of = {r.code: r.province for r in rows if r.province}
         self.by_province: dict[str, set[str]] = defaultdict(set)
         for code, province in self.province_of.items():
@@ -27,7 +31,16 @@ class InstanceGeography:
         return parse_filter(text, self.codes, self.province_names)
 
     def instance_count(self, spec: FilterSpec) -> int:
+        """The LPSE a filter covers: those it names, its provinces' and, naming neither
+        (nationwide), every active one."""
+        if not spec.instances and not spec.provinces:
+            return self.active_count
         return len(spec.instances | {c for p in spec.provinces for c in self.by_province.get(p, ())})
+
+    def fits(self, plan: Plan, spec: FilterSpec) -> bool:
+        """Whether one filter keeps within `plan`'s LPSE and keyword limits."""
+        within = self.instance_count(spec) <= plan.max_instances
+        return within and spec.keyword_count <= plan.max_keywords
 
 
 def save_filter(
@@ -47,10 +60,13 @@ def save_filter(
 
 
 def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex, InstanceGeography]:
-    """Every active filter of every active subscriber, compiled.
+    """Every active filter of every subscriber but the deleted, compiled: matches for a
+    paused or blocked subscriber are queued and kept (the outbox sends only to the active;
+    /lanjut or coming back summarises them).
 
     A subscriber whose paid plan or trial expired keeps all filters, but only the oldest
-    ones the free plan allows are matched. A filter whose text no longer parses (say, an
+    ones the free plan allows, and within its LPSE and keyword limits, are matched
+    (people/reminders.py names them when the plan ends). A filter whose text no longer parses (say, an
     instance was removed) is left out, never guessed at.
     """
     geography = geography or InstanceGeography()
@@ -66,19 +82,21 @@ def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex,
             Subscriber.plan_expires_at,
         )
         .join(Subscriber)
-        .where(Filter.active == True, Subscriber.status == SubscriberStatus.ACTIVE)  # noqa: E712
+        .where(Filter.active == True, Subscriber.status.in_(MATCHED))  # noqa: E712
         .order_by(Filter.id)
     )
     compiled, used = [], defaultdict(int)
     for row in query:
         owner = row.subscriber
-        if used[owner.id] >= effective_plan(owner.plan, owner.plan_expires_at, now).max_filters:
+        plan = effective_plan(owner.plan, owner.plan_expires_at, now)
+        if used[owner.id] >= plan.max_filters:
             continue
         try:
-            compiled.append(
-                CompiledFilter(row.id, owner.id, row.name, geography.parse(row.spec), row.created_at)
-            )
+            spec = geography.parse(row.spec)
         except FilterError:
             continue
+        if plan is PLANS["free"] and not geography.fits(plan, spec):
+            continue  # on the free plan (or after a plan ended) only filters within its limits
+        compiled.append(CompiledFilter(row.id, owner.id, row.name, spec, row.created_at))
         used[owner.id] += 1
     return FilterIndex(compiled, geography.by_province), geography

@@ -25,7 +25,8 @@ class Plan:
 
 
 PLANS = {
-    "trial": Plan("trial", "Uji coba", 0, 5, 25, 15),
+    # the trial shows everything Pro does, nationwide filters included (they count every LPSE)
+    "trial": Plan("trial", "Uji coba", 0, 30, 600, 40),
     "free": Plan("free", "Gratis", 0, 1, 3, 3),
     "basic": Plan("basic", "Dasar", 49_000, 5, 25, 15),
     "pro": Plan("pro", "Pro", 149_000, 30, 600, 40),
