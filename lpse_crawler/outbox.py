@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField, chunked, fn
@@ -230,6 +230,53 @@ def mark_dead(notification_id: int, error: str, blocked_subscriber: int | None =
         usage.count("notifications_dead")
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A tender alert a subscriber did not get while paused or blocked (see summarise_backlog)."""
+
+    notification_id: int
+    kode: str
+    nama: str
+    url: str
+    deadline: datetime | None
+
+
+def summarise_backlog(subscriber_id: int) -> list[Missed]:
+    """Make the subscriber active and take the tender alerts held while paused or blocked
+    (queued, or dead on the 403 that found the bot blocked), in one transaction: they are
+    marked sent as one summary, never sent one by one. Record the summary's message with
+    `note_summary`."""
+    now = utcnow()
+    with write_transaction():
+        Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
+            Subscriber.id == subscriber_id
+        ).execute()
+        held = (Notification.status == Status.QUEUED) | (
+            (Notification.status == Status.DEAD) & Notification.last_error.startswith("403")
+        )
+        rows = (
+            Notification.select(Notification.id, Tender.id, Tender.kode, Tender.nama, Tender.url)
+            .select_extend(Tender.deadline)
+            .join(Tender)
+            .where(Notification.subscriber == subscriber_id, Notification.channel == Channel.TELEGRAM, held)
+            .order_by(Notification.id)
+        )
+        missed = [Missed(n.id, n.tender.kode, n.tender.nama, n.tender.url, n.tender.deadline) for n in rows]
+        for batch in chunked([m.notification_id for m in missed], 500):
+            Notification.update(
+                status=Status.SENT, sent_at=now, claimed_at=None, last_error=None, updated_at=now
+            ).where(Notification.id.in_(batch)).execute()
+        usage.count("notifications_sent", len(missed))  # delivered in the one summary message
+    return missed
+
+
+def note_summary(missed: list[Missed], message_id: int) -> None:
+    """Record the Telegram message that carried the summary of `missed`."""
+    with write_transaction():
+        for batch in chunked([m.notification_id for m in missed], 500):
+            Notification.update(telegram_message_id=message_id).where(Notification.id.in_(batch)).execute()
+
+
 def reclaim_stale(lease_seconds: float) -> int:
     """Queue again the claims a dead sender left unmarked for `lease_seconds`; counted as
     possible duplicates (usage metric notifications_reclaimed)."""
@@ -284,3 +331,11 @@ def redact_error(text: str, limit: int = 160) -> str:
         text = pattern.sub(placeholder, text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def queue_notice(subscriber_id: int, body: str, channel: Channel = Channel.TELEGRAM) -> None:
+    """Queue one service notice (`body`, already HTML on Telegram) for one subscriber, in
+    the caller's transaction: e.g. a plan-end reminder recorded with it (people/reminders.py)."""
+    now = utcnow()
+    moments = {"next_attempt_at": now, "created_at": now, "updated_at": now}
+    Notification.insert(subscriber=subscriber_id, body=body, channel=channel, **moments).execute()

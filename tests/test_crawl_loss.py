@@ -38,6 +38,8 @@ def everything(database):
     """One subscriber whose filter fits every package."""
     sync_registry(load_registry())
     subscriber = create_subscriber(Keyring.parse(generate_key("test")), chat_id=4242, name="Semua Paket")
+    subscriber.plan = "pro"  # a filter on every LPSE needs the Pro plan
+    subscriber.save()
     save_filter(subscriber, "Semua", "jenis:tender,nontender")
     database.close()
     return subscriber.id

@@ -4,6 +4,7 @@ instance's health. Packages are the recorded non-tender 11002302000 (tests/test_
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -32,6 +33,14 @@ from tests.test_normalise import raw_package
 
 KODE = "11002302000"
 KEYRING = Keyring.parse(generate_key("test"))
+# Before the recorded package's bid deadline (10 Feb 2026, 12:00 WIB): a package whose
+# deadline has passed is not announced (matching/alerts.py), so match as while it was open.
+WHILE_OPEN = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def bids_still_open(monkeypatch):
+    monkeypatch.setattr("lpse_crawler.matching.alerts.utcnow", lambda: WHILE_OPEN)
 
 
 @pytest.fixture
@@ -59,6 +68,8 @@ def subscribers(crawler):
         (4444, "bridges", "jembatan"),
     ]:
         people[name] = create_subscriber(KEYRING, chat_id=chat_id, name=f"Pelanggan {chat_id}")
+        people[name].plan = "pro"  # a filter on every LPSE needs the Pro plan
+        people[name].save()
         save_filter(people[name], name, text)
     return {name: subscriber.id for name, subscriber in people.items()}
 

@@ -73,6 +73,8 @@ def test_a_crawl_on_postgres_stores_every_package_with_every_field(pg_url):
 
 def test_every_package_reaches_a_catch_all_subscriber_once_on_postgres(pg_url):
     subscriber = create_subscriber(Keyring.parse(KEY), chat_id=4242, name="Semua Paket")
+    subscriber.plan = "pro"  # a filter on every LPSE needs the Pro plan
+    subscriber.save()
     save_filter(subscriber, "Semua", "jenis:tender,nontender")
     with SpseReplayServer(INSTANCES) as server:
         crawl_into(pg_url, server, INSTANCES, LPSE_PAGE_SIZE="5")
@@ -215,6 +217,8 @@ def test_db_copy_moves_an_sqlite_installation_to_postgres(pg_url, tmp_path):
     with SpseReplayServer(["kemkes", "jakarta"]) as server:
         crawl_into(sqlite_url, server, ["kemkes", "jakarta"])
     person = create_subscriber(Keyring.parse(KEY), chat_id=777, name="Siti Rahmawati", email="siti@rahma.id")
+    person.plan = "pro"  # a filter on every LPSE needs the Pro plan
+    person.save()
     save_filter(person, "Obat", "obat")
     assert "copied" in run_cli(pg_url, "db", "copy", sqlite_url)
     open_database(pg_url)
@@ -228,6 +232,8 @@ def test_db_copy_moves_an_sqlite_installation_to_postgres(pg_url, tmp_path):
 
 def test_two_crawl_processes_at_once_split_the_fleet(pg, pg_url):
     subscriber = create_subscriber(Keyring.parse(KEY), chat_id=4242, name="Semua Paket")
+    subscriber.plan = "pro"  # a filter on every LPSE needs the Pro plan
+    subscriber.save()
     save_filter(subscriber, "Semua", "jenis:tender,nontender")
     database.close()
     with SpseReplayServer(INSTANCES) as server:

@@ -5,11 +5,13 @@ The store stage marks a package in the transaction that stores it (or a new list
 between leaves the mark, and the next crawl finishes those packages first.
 """
 
+from datetime import datetime
+
 from lpse_crawler.matching.fit import tender_facts
 from lpse_crawler.matching.index import FilterIndex
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
-from lpse_crawler.store.database import write_transaction
+from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Tender, TenderListing
 
 
@@ -18,10 +20,17 @@ def unmatched() -> list[int]:
     return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending == True).tuples()]  # noqa: E712
 
 
-def match_tender(index: FilterIndex, geography: InstanceGeography, tender_id: int) -> int:
+def match_tender(
+    index: FilterIndex, geography: InstanceGeography, tender_id: int, now: datetime | None = None
+) -> int:
     """Queue one notification per fitting subscriber and clear the mark; returns how many
-    were queued. A filter never receives a package stored before the filter was saved."""
+    were queued. A filter never receives a package stored before the filter was saved, and
+    nobody one whose bid deadline has passed by `now` (it is not new to anyone)."""
     tender = Tender.get_by_id(tender_id)
+    if is_closed(tender, now or utcnow()):
+        with write_transaction():
+            Tender.update(match_pending=False).where(Tender.id == tender.id).execute()
+        return 0
     listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
     instances = {code for (code,) in listings.tuples()}
     provinces = {geography.province_of[c] for c in instances if c in geography.province_of}
@@ -43,6 +52,11 @@ def match_tender(index: FilterIndex, geography: InstanceGeography, tender_id: in
         queued = enqueue(tender.id, fitting) if fitting else 0
         Tender.update(match_pending=False).where(Tender.id == tender.id).execute()
     return queued
+
+
+def is_closed(tender: Tender, now: datetime) -> bool:
+    """Whether the package's bid deadline has passed (a package without one is open)."""
+    return tender.deadline is not None and tender.deadline <= now
 
 
 def existed_before(compiled, moment) -> bool:

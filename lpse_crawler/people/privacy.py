@@ -17,8 +17,10 @@ EXPORT_VERSION = 1
 def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
     """One JSON-ready document: profile, filters, notifications, payments, audit of requests."""
     payment_table = Payment._meta.table_name
+    # Tender.id too: without it peewee attaches a Tender whose id is None and, with it, sets
+    # the notification's tender_id to None (every package_code came out null).
     notifications = (
-        Notification.select(Notification, Tender.kode, Tender.nama)
+        Notification.select(Notification, Tender.id, Tender.kode, Tender.nama)
         .join(Tender, JOIN.LEFT_OUTER)
         .where(Notification.subscriber == subscriber)
         .order_by(Notification.id)
@@ -89,6 +91,11 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
         removed["audit"] = Audit.delete().where(Audit.subject == f"subscriber:{subscriber.id}").execute()
         removed["conversation"] = (
             BotState.delete().where(BotState.key == chat_state_key(subscriber.chat_id)).execute()
+        )
+        removed["support_threads"] = (  # bot/support.py: support.<chat>.<message> -> subscriber id
+            BotState.delete()
+            .where(BotState.key.startswith("support."), BotState.value == str(subscriber.id))
+            .execute()
         )
         Subscriber.delete().where(Subscriber.id == subscriber.id).execute()
         audit.record(actor, "subscriber.erase", None, f"{sum(removed.values())} rows")

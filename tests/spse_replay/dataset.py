@@ -4,12 +4,13 @@ The rows of instance `kemkes` are the recorded ones (tests/files/recorded/dt_*_k
 unchanged. Other instances get copies with their own codes (synthetic), and the first
 tender rows of `kemkes` are listed under `nasional` too, as SPSE does for shared packages.
 Detail values the listing lacks (exact HPS and pagu, satker, location, KBLI, dates) are
-synthetic, derived from the code so that every run serves the same pages.
+synthetic, derived from the code (dates also from the day of the run) so that every run
+serves the same pages.
 """
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def listing_amount(text: str) -> int:
 def make_package(kind: str, cells: list) -> Package:
     seed = int(str(cells[0])[:-3] or "0")
     hps = listing_amount(cells[4]) + (seed % 997) * 1000
-    created = datetime(2025, 1, 6) + timedelta(days=seed % 300)
+    # Dates follow the day the tests run: created in the past, bids still open (a package
+    # whose deadline has passed is not announced as new: lpse_crawler/matching/alerts.py).
+    created = datetime.combine(date.today(), datetime.min.time()) - timedelta(days=seed % 300)
     kbli = KBLI[kind][seed // 3 % len(KBLI[kind])] if seed % 3 else None
     return Package(
         kind=kind,
@@ -92,7 +95,7 @@ def make_package(kind: str, cells: list) -> Package:
         kbli_codes=kbli[2] if kbli else [],
         kualifikasi=KUALIFIKASI[seed % len(KUALIFIKASI)] if kind == "tender" else None,
         tanggal_pembuatan=created,
-        deadline=created + timedelta(days=14, hours=15, minutes=(seed % 4) * 15),
+        deadline=created + timedelta(days=14 + seed % 300, hours=15, minutes=(seed % 4) * 15),
     )
 
 
