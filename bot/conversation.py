@@ -19,11 +19,15 @@ class Draft:
     province: str | None = None
     instances: list[str] | None = None
     category: str | None = None
+    query: str | None = None  # a typed part of an LPSE's name
+    found: list[str] | None = None  # the LPSE codes it found, which `ffind:<n>` buttons index
 
 
 @dataclass
 class ChatState:
-    awaiting: str | None = None  # what the next plain text is for: "keywords" | "support"
+    # what the next plain text is for: "lpse" (a part of an LPSE's name) | "keywords" | "support"
+    # | "daftar_name" | "daftar_phone" | "daftar_email" (bot/registration.py)
+    awaiting: str | None = None
     draft: Draft | None = None
 
 

@@ -1,20 +1,27 @@
 """Filter commands: guided creation with inline keyboards, one-line creation, list, delete."""
 
+import re
+
 from telebot import types
 from telebot.formatting import escape_html
 
 from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
-from lpse_crawler.matching.filters import CATEGORY_ALIASES, FilterError
+from lpse_crawler.matching.filters import CATEGORY_ALIASES, FIELDS, FilterError
 from lpse_crawler.matching.saved_filters import InstanceGeography, save_filter
+from lpse_crawler.matching.textmatch import words
 from lpse_crawler.people.models import Filter, Subscriber
 from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, effective_plan
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
 
 PAGE = 8  # buttons per keyboard page
+FOUND = 40  # LPSE listed for a typed part of a name, at most
+NAME_LENGTH = 40  # a filter's name, cut at a word boundary
 CATEGORIES = sorted(set(CATEGORY_ALIASES.values()))
+HELP_WORDS = {"bantuan", "help", "?"}  # `/filter bantuan` shows the language
+_FIELD_TERM = re.compile(rf'(?<!\S)-?(?:{"|".join(FIELDS)}):(?:"[^"]*"|\S+)', re.IGNORECASE)
 
 
 class FilterCommands(Bot):
@@ -26,6 +33,8 @@ class FilterCommands(Bot):
         "fipage": "_instance_page",
         "finst": "_pick_instance",
         "fcat": "_pick_category",
+        "ffind": "_pick_found",
+        "ffpage": "_found_page",
     }
 
     def filter(self, message) -> None:
@@ -33,9 +42,12 @@ class FilterCommands(Bot):
         if subscriber is None:
             return
         expression = self.argument(message)
+        if expression.lower() in HELP_WORDS:
+            help_text = escape_html(texts.FILTER_HELP_TEXT)
+            return self.reply(message.chat.id, texts.FILTER_HELP.format(help=help_text))
         if expression:
             return self._save(message.chat.id, subscriber, expression)
-        conversation.save(message.chat.id, ChatState(draft=Draft()))
+        conversation.save(message.chat.id, ChatState(awaiting="lpse", draft=Draft()))
         self.reply(message.chat.id, texts.FILTER_START, reply_markup=self._provinces(0))
 
     def button(self, call, action: str, value: str) -> None:
@@ -56,8 +68,14 @@ class FilterCommands(Bot):
         return True
 
     def _pick_province(self, call, state: ChatState, value: str) -> bool:
-        """`fprov:<n>`: a province, then its LPSE; `fprov:all`: straight on to the categories."""
+        """`fprov:<n>`: a province, then its LPSE; `fprov:all`: straight on to the categories,
+        if the plan allows a filter on every LPSE."""
         if value == "all":
+            everywhere = InstanceGeography().active_count
+            if refusal := self._too_many_for_plan(call.message.chat.id, everywhere):
+                self._edit(call, f"{refusal}\n\n" + texts.FILTER_START, self._provinces(0))
+                return False
+            state.awaiting = None
             self._edit(call, texts.FILTER_PICK_CATEGORY, self._categories())
             return True
         provinces = sorted(InstanceGeography().by_province)
@@ -79,6 +97,7 @@ class FilterCommands(Bot):
             self._edit(call, f"{refusal}\n\n" + _instance_prompt(draft), self._instances(draft, 0))
             return False
         draft.instances = None if value == "all" else [codes[_index(value, len(codes))]]
+        state.awaiting = None
         self._edit(call, texts.FILTER_PICK_CATEGORY, self._categories())
         return True
 
@@ -86,7 +105,8 @@ class FilterCommands(Bot):
         """`fcat:<n>` or `fcat:all`; the keywords come next, as plain text."""
         state.draft.category = None if value == "all" else CATEGORIES[_index(value, len(CATEGORIES))]
         state.awaiting = "keywords"
-        self._edit(call, texts.FILTER_ASK_KEYWORDS)
+        narrowed = _narrowed(state.draft)
+        self._edit(call, texts.FILTER_ASK_KEYWORDS if narrowed else texts.FILTER_ASK_KEYWORDS_REQUIRED)
         return True
 
     def _edit(self, call, text: str, markup: types.InlineKeyboardMarkup | None = None) -> None:
@@ -109,25 +129,33 @@ class FilterCommands(Bot):
         return None
 
     def keywords(self, message) -> None:
-        """The plain text after the keyboard steps: keywords, or '-' for none."""
+        """The plain text of the guided flow: a part of an LPSE's name while LPSE are being
+        picked, then the keywords, or '-' for every package of the choices made."""
         subscriber = self.subscriber(message)
-        draft = conversation.load(message.chat.id).draft
+        state = conversation.load(message.chat.id)
+        draft = state.draft
         if subscriber is None or draft is None:
             return
-        parts = [] if message.text.strip() == "-" else [message.text.strip()]
+        if state.awaiting == "lpse":
+            return self._search(message, state)
+        typed = " ".join(message.text.split())
+        every = typed in ("-", "semua")
+        if every and not _narrowed(draft):
+            return self.reply(message.chat.id, texts.FILTER_NEEDS_KEYWORDS)
+        parts = [] if every else [typed]
         if draft.instances:
             parts.append("lpse:" + ",".join(draft.instances))
         elif draft.province:
             parts.append(f'provinsi:"{draft.province}"')
         if draft.category:
             parts.append(f'kategori:"{draft.category}"')
-        if self._save(message.chat.id, subscriber, " ".join(parts) or "-"):
+        name = f"{texts.FILTER_EVERY_PACKAGE} {_place(draft)}" if every else None
+        if self._save(message.chat.id, subscriber, " ".join(parts), name):
             conversation.save(message.chat.id, ChatState())
 
-    def _save(self, chat_id: int, subscriber, expression: str) -> bool:
-        name = expression.split(" lpse:")[0].split(" provinsi:")[0][:40] or "Filter"
+    def _save(self, chat_id: int, subscriber, expression: str, name: str | None = None) -> bool:
         try:
-            saved = save_filter(subscriber, name, expression)
+            saved = save_filter(subscriber, shorten(name or filter_name(expression)), expression)
         except (FilterError, PlanLimitError) as exc:
             self.reply(chat_id, escape_html(str(exc)))
             return False
@@ -135,6 +163,52 @@ class FilterCommands(Bot):
             chat_id, texts.FILTER_SAVED.format(name=escape_html(saved.name), spec=escape_html(saved.spec))
         )
         return True
+
+    def _search(self, message, state: ChatState) -> None:
+        """A typed part of an LPSE's name, code or province: the LPSE that fit, as buttons."""
+        draft, query = state.draft, " ".join(message.text.split())[:60]
+        geography = InstanceGeography()
+        codes = geography.by_province.get(draft.province, set()) if draft.province else geography.codes
+        found = _find(words(query), codes, geography)
+        draft.found, draft.query = found[:FOUND], query
+        conversation.save(message.chat.id, state)
+        keyboard = self._found(draft, 0)
+        if not keyboard.keyboard:
+            return self.reply(message.chat.id, texts.FILTER_FOUND_NONE.format(query=escape_html(query)))
+        self.reply(message.chat.id, _found_prompt(draft, len(found)), reply_markup=keyboard)
+
+    def _found_page(self, call, state: ChatState, value: str) -> bool:
+        """`ffpage:<n>`: another page of the LPSE found for a typed name."""
+        page = _index(value, (len(state.draft.found or ()) + PAGE - 1) // PAGE)
+        self._edit(call, _found_prompt(state.draft, len(state.draft.found)), self._found(state.draft, page))
+        return True
+
+    def _pick_found(self, call, state: ChatState, value: str) -> bool:
+        """`ffind:<n>`: one of the LPSE found for a typed name; then the categories."""
+        found = state.draft.found or []
+        state.draft.instances = [found[_index(value, len(found))]]
+        state.awaiting = None
+        self._edit(call, texts.FILTER_PICK_CATEGORY, self._categories())
+        return True
+
+    def _found(self, draft: Draft, page: int) -> types.InlineKeyboardMarkup:
+        """Provinces (on the first page, while none is picked) and LPSE that fit the typed name."""
+        keyboard = types.InlineKeyboardMarkup(row_width=1)
+        if page == 0 and not draft.province:
+            query = words(draft.query)
+            provinces = sorted(InstanceGeography().by_province)
+            for n, province in enumerate(provinces):
+                if query and _fits(query, words(province)):
+                    label = texts.FILTER_ALL_OF_PROVINCE.format(province=province)
+                    keyboard.add(types.InlineKeyboardButton(label, callback_data=f"fprov:{n}"))
+        codes = draft.found or []
+        names = {i.code: i.name for i in Instance.select().where(Instance.code.in_(codes))}
+        start = page * PAGE
+        for n, code in enumerate(codes[start : start + PAGE], start):
+            keyboard.add(types.InlineKeyboardButton(names.get(code, code)[:60], callback_data=f"ffind:{n}"))
+        if pager := _pager("ffpage", page, len(codes)):
+            keyboard.row(*pager)
+        return keyboard
 
     def filterku(self, message) -> None:
         subscriber = self.subscriber(message)
@@ -170,7 +244,8 @@ class FilterCommands(Bot):
         """`delf:<id>`: only a filter of the subscriber whose chat pressed the button."""
         owner = Subscriber.chat_id == call.message.chat.id
         found = Filter.select().join(Subscriber).where(Filter.id == _index(value, 2**62), owner).first()
-        if found is None:
+        if found is None:  # ids are never reused: a deleted filter's id names no other filter
+            self.reply(call.message.chat.id, texts.FILTER_GONE)
             raise ValueError("filter of another subscriber, or gone")
         self._delete(call.message.chat.id, found)
 
@@ -228,6 +303,59 @@ def _pager(action: str, page: int, total: int) -> list[types.InlineKeyboardButto
 
 def _instance_prompt(draft: Draft) -> str:
     return texts.FILTER_PICK_INSTANCE.format(province=escape_html(draft.province or ""))
+
+
+def _found_prompt(draft: Draft, count: int) -> str:
+    many = texts.FILTER_FOUND_MANY.format(shown=FOUND) if count > FOUND else ""
+    return texts.FILTER_FOUND.format(count=count, query=escape_html(draft.query or ""), many=many)
+
+
+def _find(query: tuple[str, ...], codes, geography: InstanceGeography) -> list[str]:
+    """The codes whose name, code or province has a word starting with each typed word;
+    those whose name alone fits come first, then by name."""
+    if not query:
+        return []
+    rows = Instance.select(Instance.code, Instance.name).where(Instance.code.in_(codes))
+    ranked = []
+    for code, name in ((r.code, r.name) for r in rows):
+        own = words(name) + (code,)
+        if _fits(query, own + words(geography.province_of.get(code))):
+            ranked.append((not _fits(query, own), name, code))
+    return [code for _, _, code in sorted(ranked)]
+
+
+def _fits(query: tuple[str, ...], haystack: tuple[str, ...]) -> bool:
+    return all(any(word.startswith(typed) for word in haystack) for typed in query)
+
+
+def _narrowed(draft: Draft) -> bool:
+    """Whether the buttons chose anything: without, '-' would mean every package anywhere."""
+    return bool(draft.instances or draft.province or draft.category)
+
+
+def _place(draft: Draft) -> str:
+    """What the buttons chose, for a filter's name: one LPSE's name, a province or a category."""
+    if draft.instances and len(draft.instances) == 1:
+        found = Instance.get_or_none(Instance.code == draft.instances[0])
+        return found.name if found else draft.instances[0]
+    return draft.province or draft.category or ""
+
+
+def filter_name(expression: str) -> str:
+    """A filter's default name: its keywords without the field terms, or the whole line."""
+    keywords = " ".join(_FIELD_TERM.sub(" ", expression).split())
+    return keywords or " ".join(expression.split()) or "Filter"
+
+
+def shorten(text: str, limit: int = NAME_LENGTH) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, ending in …"""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" |&-,;·") + "…"
 
 
 def _index(value: str, size: int) -> int:

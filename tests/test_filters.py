@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.texts import FILTER_HELP_TEXT
-from lpse_crawler.matching.filters import FIELDS, MAX_LENGTH, FilterError, FilterSpec, parse_filter
+from lpse_crawler.matching.filters import (
+    CATEGORY_ALIASES,
+    FIELDS,
+    MAX_LENGTH,
+    FilterError,
+    FilterSpec,
+    parse_filter,
+)
 from lpse_crawler.matching.fit import matches, tender_facts
 from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match
 
@@ -63,6 +70,11 @@ def facts(nama="Pembangunan Jembatan Beton Bertulang Desa Sukamaju", instance="s
         ("desa", "Rehab Jalan Désa Sukamaju", ["desa"]),
         ("tahap-ii", "Rehab Jalan Tahap II", ["tahap-ii"]),
         ("-rehabilitasi", None, []),  # only an exclusion: everything else fits
+        ("jembatan & beton", None, ["jembatan", "beton"]),  # & reads as AND
+        ("jembatan&beton", None, ["jembatan", "beton"]),
+        ("jembatan & gedung", None, None),
+        ("jalan | jembatan & beton", None, ["jembatan", "beton"]),
+        ('"beton bertulang" & -rehabilitasi', None, ["beton bertulang"]),
     ],
 )
 def test_keywords(expression, nama, expected):
@@ -108,6 +120,24 @@ def test_regular_expression_syntax_is_only_punctuation():
     assert matches(spec, facts(nama="Jalan Baru")) is None
 
 
+def test_ampersand_is_the_and_words_already_mean():
+    assert parse("jalan & jembatan & lpse:kemkes") == parse("jalan jembatan lpse:kemkes")
+    assert parse("jalan & jembatan").keyword_count == 2
+
+
+def test_every_error_pointing_to_help_points_to_the_filter_help():
+    for expression in ("", "kategori:senjata"):
+        with pytest.raises(FilterError) as raised:
+            parse(expression)
+        assert "/filter bantuan" in str(raised.value) and "Ketik /bantuan" not in str(raised.value)
+
+
+def test_the_help_shows_and_and_every_category_alias():
+    assert "jalan & beton" in FILTER_HELP_TEXT
+    aliases = [alias for alias in CATEGORY_ALIASES if " " not in alias]  # the short names users type
+    assert all(alias in FILTER_HELP_TEXT for alias in aliases)
+
+
 def test_plan_counts():
     spec = parse('jalan | jembatan "beton bertulang" -rehab provinsi:"Jawa Timur" lpse:kemkes')
     assert spec.keyword_count == 4
@@ -136,6 +166,11 @@ def test_plan_counts():
         ("x" * 501, "terlalu panjang"),
         ("-lpse:kemkes", "tidak bisa diawali"),
         ("jalan .*", "'.\\*' tidak berisi huruf"),
+        ("& jalan", "Tanda & harus berada di antara dua kata"),
+        ("jalan &", "Tanda & di akhir"),
+        ("jalan & & beton", "Tanda & harus berada di antara dua kata"),
+        ("jalan | & beton", "Tanda & harus berada di antara dua kata"),
+        ("jalan & | beton", "Tanda | harus berada di antara dua kata"),
     ],
 )
 def test_bad_expressions_say_what_is_wrong(expression, message):
@@ -150,7 +185,7 @@ FIELD_CASES = {  # field: (valid term, FilterSpec attributes it sets, bad term, 
         "lpse:KEMKES,jakarta",
         {"instances": {"kemkes", "jakarta"}},
         "lpse:kemkes,Atlantis",
-        "LPSE tidak dikenal: atlantis. Lihat daftar kode di /filter.",
+        "LPSE tidak dikenal: atlantis. Cari kodenya lewat /filter (ketik sebagian nama LPSE).",
     ),
     "provinsi": (
         'provinsi:"jawa timur, dki-jakarta"',
@@ -162,13 +197,13 @@ FIELD_CASES = {  # field: (valid term, FilterSpec attributes it sets, bad term, 
         'instansi:"Kota Surabaya,Kemenkes"',
         {"agencies": (("kota", "surabaya"), ("kemenkes",))},
         'instansi:"!!!"',  # no letters: nothing left, so the filter is empty
-        "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. Ketik /bantuan.",
+        "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. Ketik /filter bantuan.",
     ),
     "kategori": (
         'kategori:"konstruksi,Pengadaan Barang"',
         {"categories": {"Pekerjaan Konstruksi", "Pengadaan Barang"}},
         "kategori:senjata,barang,Mainan",
-        "Kategori tidak dikenal: Mainan, senjata. Ketik /bantuan.",
+        "Kategori tidak dikenal: Mainan, senjata. Ketik /filter bantuan.",
     ),
     "jenis": (
         "jenis:PL",
@@ -242,6 +277,7 @@ FRAGMENTS = [
     "ya",
     ",",
     "|",
+    "&",
     "-",
     '"',
     "jalan",

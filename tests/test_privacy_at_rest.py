@@ -86,7 +86,7 @@ def test_lookup_by_phone_and_email_through_the_blind_index(subscribers, keyring)
 
 
 def test_phone_and_email_are_unique(subscribers, keyring):
-    with pytest.raises(InvalidContact, match="sudah terdaftar"):
+    with pytest.raises(InvalidContact, match="tidak dapat dipakai"):
         create_subscriber(keyring, chat_id=2000, phone="081234567890")
 
 
@@ -143,7 +143,7 @@ def test_lookup_and_uniqueness_hold_before_the_rotation_reaches_a_row(subscriber
     both = Keyring.parse(f"{NEW},{OLD}")  # the new key is primary; no row is rewritten yet
     assert find_subscriber(both, phone="0812-3456-7890").id == subscribers[0].id
     assert find_subscriber(both, email="siti@rahma.id").id == subscribers[1].id
-    with pytest.raises(InvalidContact, match="sudah terdaftar"):
+    with pytest.raises(InvalidContact, match="tidak dapat dipakai"):
         create_subscriber(both, chat_id=2001, email="SITI@rahma.id")
     update_personal(both, subscribers[1], email="siti@rahma.id")  # one's own value is no conflict
     assert find_subscriber(both, email="siti@rahma.id").id == subscribers[1].id

@@ -3,10 +3,11 @@
     jalan | jembatan "beton bertulang" -rehabilitasi lpse:kemkes,jakarta kategori:konstruksi hps:200jt-5m
 
 Keywords are matched against the package name, ignoring case, accents and punctuation,
-whole words only. Words are ANDed; `|` joins alternatives (OR); "quotes" make a phrase;
-`-word` or `-"a phrase"` excludes, and an exclusion always wins over any match. No
-regular expressions are ever taken from users. FIELDS lists the fields, one parser each;
-the users' help text is `bot.texts.FILTER_HELP_TEXT`.
+whole words only. Words are ANDed (`&` may be written between them and changes nothing);
+`|` joins alternatives (OR); "quotes" make a phrase; `-word` or `-"a phrase"` excludes, and
+an exclusion always wins over any match. No regular expressions are ever taken from users.
+FIELDS lists the fields, one parser each; the users' help text is `bot.texts.FILTER_HELP_TEXT`
+(shown by `/filter bantuan`, which every error here points to).
 """
 
 import re
@@ -31,8 +32,9 @@ KINDS = {"tender": "tender", "nontender": "nontender", "non-tender": "nontender"
 SIZES = {"kecil": "Kecil", "nonkecil": "Non Kecil", "non-kecil": "Non Kecil"}
 YES, NO = {"ya", "yes", "y"}, {"tidak", "no", "t", "n"}
 MAX_LENGTH = 500
+HELP_HINT = "Ketik /filter bantuan."
 _TOKEN = re.compile(
-    r'\s*(?:(?P<bar>\|)|(?P<neg>-)?(?:(?P<key>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s"|]+)))'
+    r'\s*(?:(?P<bar>\|)|(?P<amp>&)|(?P<neg>-)?(?:(?P<key>[A-Za-z]+):)?(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s"|&]+)))'
 )
 
 
@@ -114,10 +116,14 @@ class _Terms:
     exclusions: list[Atom] = field(default_factory=list)
     values: dict[str, list[str]] = field(default_factory=dict)
     joining: bool = False  # a `|` waits for the word after it
+    anding: bool = False  # a `&` waits for the term after it (AND is what terms do anyway)
 
     def add(self, match: re.Match) -> None:
         if match.group("bar"):
             return self._bar()
+        if match.group("amp"):
+            return self._amp()
+        self.anding = False
         key = (match.group("key") or "").lower()
         raw = match.group("quoted") if match.group("quoted") is not None else match.group("word")
         if key in FIELDS:
@@ -127,11 +133,18 @@ class _Terms:
     def finish(self) -> None:
         if self.joining:
             raise FilterError("Tanda | di akhir filter: tulis kata sesudahnya, mis. jalan | jembatan.")
+        if self.anding:
+            raise FilterError("Tanda & di akhir filter: tulis kata sesudahnya, mis. jalan & jembatan.")
 
     def _bar(self) -> None:
-        if not self.groups or self.joining:
+        if not self.groups or self.joining or self.anding:
             raise FilterError("Tanda | harus berada di antara dua kata, mis. jalan | jembatan.")
         self.joining = True
+
+    def _amp(self) -> None:
+        if not (self.groups or self.exclusions or self.values) or self.joining or self.anding:
+            raise FilterError("Tanda & harus berada di antara dua kata, mis. jalan & jembatan.")
+        self.anding = True
 
     def _field(self, key: str, raw: str, negated: bool) -> None:
         if negated or self.joining:
@@ -162,9 +175,7 @@ def _check_spec(spec: FilterSpec) -> None:
     if spec.hps_min is not None and spec.hps_max is not None and spec.hps_min > spec.hps_max:
         raise FilterError("hps: batas bawah lebih besar dari batas atas.")
     if not (spec.groups or spec.exclusions) and spec == FilterSpec(hps_unknown=spec.hps_unknown):
-        raise FilterError(
-            "Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. " + "Ketik /bantuan."
-        )
+        raise FilterError(f"Filter kosong: tulis kata kunci atau kolom seperti lpse:, kategori:. {HELP_HINT}")
 
 
 # -- fields: `name:value,value` -> FilterSpec attributes, one parser per field ----------
@@ -180,7 +191,7 @@ class _Known:
 
 def _parse_lpse(values: list[str], known: _Known) -> dict:
     codes = {v.lower() for v in values}
-    _refuse_unknown("LPSE", codes - known.instances, "Lihat daftar kode di /filter.")
+    _refuse_unknown("LPSE", codes - known.instances, "Cari kodenya lewat /filter (ketik sebagian nama LPSE).")
     return {"instances": frozenset(codes)}
 
 
@@ -196,7 +207,7 @@ def _parse_instansi(values: list[str], known: _Known) -> dict:
 
 def _parse_kategori(values: list[str], known: _Known) -> dict:
     typed = {v.lower() if v.lower() in CATEGORY_ALIASES else " ".join(words(v)): v for v in values}
-    return {"categories": _look_up("Kategori", typed.items(), CATEGORY_ALIASES, "Ketik /bantuan.")}
+    return {"categories": _look_up("Kategori", typed.items(), CATEGORY_ALIASES, HELP_HINT)}
 
 
 def _parse_jenis(values: list[str], known: _Known) -> dict:

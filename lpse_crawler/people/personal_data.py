@@ -24,7 +24,8 @@ PERSONAL_FIELDS = {
     "username": (normalise_username, None),
 }
 TABLE = Subscriber._meta.table_name
-TAKEN = "Nomor WhatsApp atau email ini sudah terdaftar pada akun lain."
+# says nothing about the other account, not even that one exists beyond "cannot be used"
+TAKEN = "Nomor WhatsApp atau email ini tidak dapat dipakai. Hubungi /bantuan bila ini milik Anda."
 
 
 def create_subscriber(keyring: Keyring, chat_id: int, **personal: str | None) -> Subscriber:
