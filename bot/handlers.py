@@ -1,30 +1,32 @@
-"""Account commands: /start, /daftar, /jeda, /lanjut, /status, /paket, the data rights, /bantuan."""
+"""Account commands: /start, /daftar, /jeda, /lanjut, /status, /paket, the data rights."""
 
 import io
 import json
 import logging
 import re
+import time
 
 from telebot import TeleBot, types
+from telebot.apihelper import ApiTelegramException
 from telebot.formatting import escape_html
 
-from bot import conversation, texts
+from bot import registration, texts
 from bot.config import BotConfig
+from bot.render import render_missed
 from lpse_crawler import usage
-from lpse_crawler.outbox import Notification, Status
+from lpse_crawler.outbox import Notification, Status, note_summary, summarise_backlog
 from lpse_crawler.people import audit
 from lpse_crawler.people.contact import InvalidContact
 from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, update_personal
-from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, effective_plan
+from lpse_crawler.people.plans import TRIAL_DAYS, effective_plan
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
-from lpse_crawler.rupiah import format_rupiah
 from lpse_crawler.store.database import WIB, utcnow, wib_start_of, write_transaction
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
-_EMAIL = re.compile(r"\S+@\S+")
+RETRY_WAIT, RETRY_ATTEMPTS = 30.0, 5  # a reply waits out 429s this long in all, this often
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 UBAHDATA_FIELDS = {
     "nama": "name",
@@ -44,8 +46,36 @@ class Bot:
     def __init__(self, bot: TeleBot, config: BotConfig, keyring: Keyring):
         self.bot, self.config, self.keyring = bot, config, keyring
 
-    def reply(self, chat_id: int, text: str, **kwargs) -> None:
-        self.bot.send_message(chat_id, text, parse_mode="HTML", disable_web_page_preview=True, **kwargs)
+    def reply(self, chat_id: int, text: str, **kwargs):
+        """Send an HTML message, waiting out Telegram's 429s (see `call`); the Message, or None."""
+        return self.call(
+            self.bot.send_message, chat_id, text, parse_mode="HTML", disable_web_page_preview=True, **kwargs
+        )
+
+    def call(self, method, chat_id: int, *args, **kwargs):
+        """A Bot API call to `chat_id` that waits out 429s (retry_after), RETRY_WAIT seconds in all;
+        past that it logs and returns None instead of the result. Other errors are raised."""
+        waited = 0.0
+        for _ in range(RETRY_ATTEMPTS):
+            try:
+                return method(chat_id, *args, **kwargs)
+            except ApiTelegramException as exc:
+                if exc.error_code != 429:
+                    raise
+                wait = float((exc.result_json.get("parameters") or {}).get("retry_after", 1))
+            if waited + wait > RETRY_WAIT:
+                break
+            log.info("Telegram asks to wait %.0f s (429): %s to chat %s", wait, method.__name__, chat_id)
+            time.sleep(wait)
+            waited += wait
+        log.warning(
+            "Gave up %s to chat %s after waiting %.0f s: still 429, retry after %.0f s",
+            method.__name__,
+            chat_id,
+            waited,
+            wait,
+        )
+        return None
 
     def subscriber(self, message) -> Subscriber | None:
         """The consenting subscriber behind a message; tells the user to /start otherwise."""
@@ -83,37 +113,46 @@ class AccountCommands(Bot):
         self.reply(chat_id, texts.CONSENTED.format(days=TRIAL_DAYS))
 
     def daftar(self, message) -> None:
-        subscriber = self.subscriber(message)
-        if subscriber is None:
-            return
-        parts = [p.strip() for p in re.split(r"[;\n]", self.argument(message)) if p.strip()]
-        if not parts:
-            return self.reply(message.chat.id, texts.DAFTAR_USAGE)
-        values: dict[str, str] = {}
-        for part in parts:
-            if _EMAIL.fullmatch(part):
-                values["email"] = part
-            elif re.fullmatch(r"[+\d][\d\s().-]{6,}", part):
-                values["phone"] = part
-            else:
-                values["name"] = part
-        if "phone" not in values and "email" not in values:
-            return self.reply(message.chat.id, texts.DAFTAR_NEEDS_CONTACT)
-        try:
-            update_personal(self.keyring, subscriber, **values)
-        except InvalidContact as exc:
-            return self.reply(message.chat.id, escape_html(str(exc)))
-        self.reply(message.chat.id, texts.DAFTAR_DONE)
+        """`/daftar` asks name, WhatsApp and email in turn; `/daftar a; b; c` stores them at once."""
+        registration.daftar(self, message)
 
-    def jeda(self, message, status: SubscriberStatus = SubscriberStatus.PAUSED) -> None:
+    def jeda(self, message) -> None:
+        """Pause: matches are still queued (matching/saved_filters.py), sent as one summary on /lanjut."""
         subscriber = self.subscriber(message)
         if subscriber is not None:
             with write_transaction():
-                Subscriber.update(status=status).where(Subscriber.id == subscriber.id).execute()
-            self.reply(message.chat.id, texts.PAUSED if status == SubscriberStatus.PAUSED else texts.RESUMED)
+                Subscriber.update(status=SubscriberStatus.PAUSED).where(
+                    Subscriber.id == subscriber.id
+                ).execute()
+            self.reply(message.chat.id, texts.PAUSED)
 
     def lanjut(self, message) -> None:
-        self.jeda(message, status=SubscriberStatus.ACTIVE)
+        subscriber = self.subscriber(message)
+        if subscriber is None:
+            return
+        if subscriber.status == SubscriberStatus.ACTIVE:
+            return self.reply(message.chat.id, texts.ALREADY_ACTIVE)
+        self.resume(message.chat.id, subscriber.id, texts.RESUMED)
+
+    def welcome_back(self, message) -> None:
+        """Any message from a subscriber who had blocked the bot makes them active again, with
+        one summary of what matched while they could not be reached (called by app.py)."""
+        blocked = Subscriber.get_or_none(
+            Subscriber.chat_id == message.chat.id, Subscriber.status == SubscriberStatus.BLOCKED
+        )
+        if blocked is not None:
+            log.info("Subscriber %d wrote again after blocking the bot; active again", blocked.id)
+            self.resume(message.chat.id, blocked.id, texts.WELCOME_BACK)
+
+    def resume(self, chat_id: int, subscriber_id: int, heading: str) -> None:
+        """Make the subscriber active and send what was held meanwhile as one summary message."""
+        missed = summarise_backlog(subscriber_id)
+        if not missed:
+            return self.reply(chat_id, f"{heading} {texts.MISSED_NONE}")
+        text = render_missed(f"{heading}\n{texts.MISSED_HEADING.format(count=len(missed))}", missed)
+        sent = self.reply(chat_id, text)
+        if sent is not None:  # None: Telegram kept asking to wait (the rows stay marked sent)
+            note_summary(missed, sent.message_id)
 
     def status(self, message) -> None:
         subscriber = self.subscriber(message)
@@ -130,9 +169,7 @@ class AccountCommands(Bot):
             Notification.sent_at >= month_start,
         )
         active = Filter.select().where(Filter.subscriber == subscriber, Filter.active == True)  # noqa: E712
-        status = {SubscriberStatus.ACTIVE: "aktif", SubscriberStatus.PAUSED: "dijeda"}.get(
-            subscriber.status, subscriber.status
-        )
+        status = texts.STATUS_WORDS.get(subscriber.status, subscriber.status)
         self.reply(
             message.chat.id,
             texts.STATUS.format(
@@ -144,21 +181,6 @@ class AccountCommands(Bot):
                 status=status,
             ),
         )
-
-    def paket(self, message) -> None:
-        lines = [
-            texts.PLAN_LINE.format(
-                label=p.label,
-                price=price_text(p.price),
-                filters=p.max_filters,
-                instances=p.max_instances,
-                keywords=p.max_keywords,
-            )
-            for p in PLANS.values()
-            if p.code != "trial"
-        ]
-        payment = escape_html(self.config.payment_info)
-        self.reply(message.chat.id, texts.PAKET.format(plans="\n".join(lines), payment=payment))
 
     def datasaya(self, message) -> None:
         subscriber = self.subscriber(message)
@@ -179,10 +201,15 @@ class AccountCommands(Bot):
         key = (words[1] if erase else words[0]).lower() if words else ""
         if key not in UBAHDATA_FIELDS or (len(words) < 2):
             return self.reply(message.chat.id, texts.UBAHDATA_USAGE)
-        try:
-            update_personal(self.keyring, subscriber, **{UBAHDATA_FIELDS[key]: None if erase else words[1]})
+        field = UBAHDATA_FIELDS[key]
+        try:  # a bad or unusable value is named, as in /daftar
+            typed = {field: words[1]}
+            values = {field: None} if erase else registration.checked(self.keyring, subscriber, typed)
+            update_personal(self.keyring, subscriber, **values)
         except InvalidContact as exc:
             return self.reply(message.chat.id, escape_html(str(exc)))
+        except registration.Refused as exc:
+            return self.reply(message.chat.id, str(exc))
         with write_transaction():
             audit.record("bot", "ubahdata", subscriber.id, UBAHDATA_FIELDS[key])
         self.reply(message.chat.id, texts.UBAHDATA_DONE)
@@ -208,23 +235,6 @@ class AccountCommands(Bot):
 
     def privasi(self, message) -> None:
         self.reply(message.chat.id, texts.PRIVASI)
-
-    def bantuan(self, message) -> None:
-        state = conversation.load(message.chat.id)
-        state.awaiting = "support"
-        conversation.save(message.chat.id, state)
-        self.reply(message.chat.id, texts.BANTUAN)
-
-    def forward_support(self, message) -> None:
-        subscriber = Subscriber.get_or_none(Subscriber.chat_id == message.chat.id)
-        label = subscriber.id if subscriber else f"tamu {message.chat.id}"
-        for admin in self.config.admin_ids:
-            self.reply(admin, texts.SUPPORT_TO_ADMIN.format(id=label, text=escape_html(message.text)))
-        self.reply(message.chat.id, texts.SUPPORT_FORWARDED)
-
-
-def price_text(price: int) -> str:
-    return "gratis" if not price else format_rupiah(price) + "/bulan"
 
 
 def count_command() -> None:

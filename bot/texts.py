@@ -17,28 +17,78 @@ ALREADY = "Anda sudah terdaftar. Ketik /bantuan untuk daftar perintah."
 DAFTAR_USAGE = (
     "Tulis dalam satu baris, dipisah titik koma:\n"
     "<code>/daftar Budi Santoso; 0812-3456-7890; budi@cvmaju.co.id</code>\n"
-    "Nomor WhatsApp dan/atau email (minimal salah satu)."
+    "Nomor WhatsApp dan/atau email (minimal salah satu). Atau ketik /daftar saja: kami tanya satu per satu."
 )
 DAFTAR_NEEDS_CONTACT = "Tulis nomor WhatsApp atau email (minimal salah satu). " + DAFTAR_USAGE
 DAFTAR_DONE = "Data tersimpan (terenkripsi). Lihat dengan /datasaya, ubah dengan /ubahdata."
+# the guided /daftar (bot/registration.py): one question per message, each with a Lewati button
+DAFTAR_ASK = {
+    "name": "Langkah 1 dari 3: ketik <b>nama</b> Anda atau nama perusahaan.\n(Bisa juga sekaligus, dipisah "
+    "titik koma: <code>/daftar Budi Santoso; 0812-3456-7890; budi@cvmaju.co.id</code>)",
+    "phone": "Langkah 2 dari 3: ketik <b>nomor WhatsApp</b>, mis. <code>0812-3456-7890</code>.",
+    "email": "Langkah 3 dari 3: ketik <b>email</b>, mis. <code>budi@cvmaju.co.id</code>.",
+}
+DAFTAR_CURRENT = "\nTersimpan sekarang: <code>{value}</code>. Tekan Lewati untuk tetap memakainya."
+DAFTAR_SKIP = "Lewati"
+DAFTAR_RETRY = "Ketik lagi, atau tekan Lewati."
+DAFTAR_SAVED = "Tersimpan: {fields}."
+DAFTAR_FIELD_LABELS = {"name": "nama", "phone": "WhatsApp", "email": "email"}
+DAFTAR_NO_CONTACT = (
+    "Anda belum mengisi nomor WhatsApp maupun email. Isi minimal salah satu dengan /daftar, "
+    "agar kami bisa menghubungi Anda soal paket dan pembayaran."
+)
+DAFTAR_TWO = (
+    "Ada dua {what}: <code>{first}</code> dan <code>{second}</code>. Tidak ada yang disimpan.\n"
+    "Tulis satu {what} saja; bila keduanya satu nama, pisahkan dengan koma, "
+    "mis. <code>Budi Santoso, CV Maju Jaya</code>."
+)
+DAFTAR_WHAT = {"name": "nama", "phone": "nomor WhatsApp", "email": "email"}
+DAFTAR_NOTHING_SAVED = "Tidak ada yang disimpan; perbaiki lalu kirim lagi."
+# a value that cannot be used, whoever holds it: says nothing about another account
+DAFTAR_TAKEN = {
+    "phone": "Nomor WhatsApp <code>{value}</code> tidak dapat dipakai. Hubungi /bantuan bila ini nomor Anda.",
+    "email": "Email <code>{value}</code> tidak dapat dipakai. Hubungi /bantuan bila ini email Anda.",
+}
 
-FILTER_START = "Membuat filter baru. Pilih <b>provinsi</b> (atau Semua provinsi):"
-FILTER_PICK_INSTANCE = "Provinsi <b>{province}</b>. Pilih <b>LPSE</b>, atau semua LPSE di provinsi ini:"
+FILTER_START = (
+    "Membuat filter baru. Pilih <b>provinsi</b> (atau Semua provinsi), "
+    "atau <b>ketik sebagian nama LPSE</b>, mis. <code>surabaya</code> atau <code>kesehatan</code>:"
+)
+FILTER_PICK_INSTANCE = (
+    "Provinsi <b>{province}</b>. Pilih <b>LPSE</b>, semua LPSE di provinsi ini, "
+    "atau ketik sebagian nama LPSE:"
+)
+FILTER_FOUND = "{count} LPSE cocok dengan <b>{query}</b>{many}. Pilih, atau ketik nama lain:"
+FILTER_FOUND_MANY = " (ditampilkan {shown} pertama; ketik lebih lengkap untuk mempersempit)"
+FILTER_FOUND_NONE = (
+    "Tidak ada LPSE yang cocok dengan <b>{query}</b>. Ketik sebagian nama yang lain, "
+    "mis. <code>jawa timur</code> atau <code>pupr</code>, atau pilih dari tombol di atas."
+)
+FILTER_ALL_OF_PROVINCE = "Provinsi {province} »"
 FILTER_PICK_CATEGORY = "Pilih <b>kategori</b>:"
 FILTER_ASK_KEYWORDS = (
     'Ketik <b>kata kunci</b>, mis. <code>jalan | jembatan "beton bertulang" -rehabilitasi</code>\n'
-    "Ketik <code>-</code> bila semua paket di pilihan tadi."
+    "Ketik <code>-</code> bila semua paket di pilihan tadi. Cara menulis: /filter bantuan"
 )
+FILTER_ASK_KEYWORDS_REQUIRED = (
+    'Ketik <b>kata kunci</b>, mis. <code>jalan | jembatan "beton bertulang" -rehabilitasi</code>\n'
+    "Karena Anda memilih semua LPSE dan semua kategori, kata kunci wajib. Cara menulis: /filter bantuan"
+)
+FILTER_NEEDS_KEYWORDS = (
+    "Semua LPSE dan semua kategori tanpa kata kunci berarti semua paket di Indonesia. "
+    "Ketik minimal satu kata kunci, mis. <code>jembatan</code>."
+)
+FILTER_EVERY_PACKAGE = "Semua paket"
 FILTER_SAVED = (
     "Filter <b>{name}</b> tersimpan:\n<code>{spec}</code>\nBerlaku mulai sekarang untuk paket baru."
 )
 FILTER_EXPIRED = "Pembuatan filter ini sudah kedaluwarsa. Ketik /filter untuk mulai lagi."
-# The filter language (lpse_crawler/matching/filters.py) for users. Plain text, not HTML:
-# it has "<=" and quotes, so escape it before sending in HTML parse mode.
+# The filter language (lpse_crawler/matching/filters.py) for users, sent by /filter bantuan
+# as FILTER_HELP. Plain text, not HTML: it has "<=" and quotes, so escape it before sending.
 FILTER_HELP_TEXT = """Cara menulis filter (satu baris):
 
 Kata kunci, dicocokkan dengan nama paket (huruf besar/kecil, aksen dan tanda baca diabaikan; kata utuh):
-  jalan beton           kedua kata harus ada (DAN)
+  jalan beton           kedua kata harus ada (DAN); boleh juga ditulis jalan & beton
   jalan | jembatan      salah satu cukup (ATAU)
   "beton bertulang"     frasa persis
   -rehabilitasi         kecualikan. Pengecualian SELALU menang: paket dengan kata ini tidak dikirim,
@@ -48,7 +98,7 @@ Kolom (boleh beberapa nilai, dipisah koma):
   provinsi:"Jawa Timur"            semua LPSE di provinsi itu
   instansi:"Kementerian Kesehatan" nama K/L/PD (cukup sebagian nama)
   kategori:barang,konstruksi       barang, konstruksi, konsultansi, konsultansi-konstruksi,
-                                   perorangan, lainnya, terintegrasi
+                                   perorangan, perorangan-konstruksi, lainnya, terintegrasi
   jenis:tender atau jenis:nontender
   kbli:41011,42                    kode KBLI (awalan kode juga cocok)
   kualifikasi:kecil atau kualifikasi:nonkecil (paket tanpa keterangan tetap dikirim)
@@ -56,15 +106,30 @@ Kolom (boleh beberapa nilai, dipisah koma):
   hpskosong:tidak                  jangan kirim paket yang HPS-nya belum diketahui
 Aturan HPS: dipakai HPS; bila belum ada, pagu; bila keduanya belum diketahui, paket tetap
 dikirim, kecuali Anda menulis hpskosong:tidak.
+Paket yang batas penawarannya sudah lewat saat kami temukan tidak dikirim sebagai paket baru.
 Contoh: jalan | jembatan "beton bertulang" -rehabilitasi provinsi:"Jawa Timur" hps:200jt-5m"""
+FILTER_HELP = (
+    "<pre>{help}</pre>\nKirim dengan <code>/filter</code> di depannya. "
+    'Untuk kata kunci "bantuan" saja, tulis <code>/filter "bantuan"</code>.'
+)
 NO_FILTERS = "Anda belum punya filter. Ketik /filter untuk membuat."
 FILTER_LIST_HEADER = "<b>Filter Anda</b> (hapus dengan /hapusfilter nomor):"
 FILTER_DELETED = "Filter <b>{name}</b> dihapus."
 FILTER_NOT_FOUND = "Filter nomor itu tidak ada. Lihat /filterku."
 HAPUSFILTER_PICK = "Pilih filter yang akan dihapus:"
 
-PAUSED = "Notifikasi dijeda. Ketik /lanjut untuk menerima lagi."
+PAUSED = (
+    "Notifikasi dijeda. Paket yang cocok tetap kami simpan; ketik /lanjut untuk menerima lagi "
+    "beserta ringkasannya."
+)
 RESUMED = "Notifikasi aktif kembali."
+ALREADY_ACTIVE = "Notifikasi Anda sudah aktif."
+WELCOME_BACK = "Selamat datang kembali! Notifikasi aktif lagi."
+# After RESUMED or WELCOME_BACK: what matched while the subscriber was paused or unreachable.
+MISSED_NONE = "Tidak ada paket baru yang cocok selama itu."
+MISSED_HEADING = "Selama itu ada <b>{count} paket</b> yang cocok dengan filter Anda:"
+# Subscriber statuses (people/models.py SubscriberStatus) as the bot shows them.
+STATUS_WORDS = {"active": "aktif", "paused": "dijeda", "blocked": "diblokir", "deleted": "dihapus"}
 STATUS = (
     "<b>Status akun</b>\nPaket: {plan}{expiry}\nFilter aktif: {filters} dari {max_filters}\n"
     "Notifikasi bulan ini: {month}\nStatus: {status}"
@@ -104,11 +169,31 @@ BANTUAN = (
     "/filterku daftar filter\n"
     "/hapusfilter hapus filter\n/jeda dan /lanjut jeda atau lanjutkan notifikasi\n/status status akun\n"
     "/paket paket berbayar\n/datasaya unduh data Anda\n/ubahdata perbaiki data\n/hapusakun hapus akun\n"
-    "/privasi kebijakan privasi\n\nPerlu bantuan? <b>Ketik pesan Anda sekarang</b>: pesan berikutnya kami "
-    "teruskan ke admin."
+    "/privasi kebijakan privasi\n\nPerlu bantuan admin, atau mengirim bukti transfer? "
+    "Tekan <b>Tulis pesan ke admin</b>."
+)
+# Support both ways (bot/support.py). Admins see the subscriber's number only, never personal data.
+SUPPORT_BUTTON = "Tulis pesan ke admin"
+SUPPORT_ASK = (
+    "Tulis pesan Anda, atau kirim foto/dokumen (mis. bukti transfer). Semua yang Anda kirim berikutnya "
+    "kami teruskan ke admin, sampai Anda mengetik perintah lain."
 )
 SUPPORT_FORWARDED = "Pesan Anda sudah diteruskan ke admin. Kami akan membalas di sini."
-SUPPORT_TO_ADMIN = "<b>Pesan bantuan</b> dari pelanggan #{id}:\n{text}"
+SUPPORT_NO_ADMIN = "Maaf, admin belum dapat dihubungi. Coba lagi nanti."
+SUPPORT_TO_ADMIN = "<b>Pesan bantuan</b> dari pelanggan #{id} (balas pesan ini untuk menjawab):"
+SUPPORT_ANSWER = "<b>Jawaban admin</b> (balas pesan ini untuk menanggapi):"
+SUPPORT_ANSWERED = "Jawaban terkirim ke pelanggan #{id}."
+SUPPORT_NOT_DELIVERED = "Jawaban <b>tidak terkirim</b> ke pelanggan #{id}: {reason}"
+SUPPORT_GONE = "Pelanggan ini sudah tidak ada (akunnya dihapus); jawaban tidak dikirim."
+MEDIA_HINT = (
+    "Foto atau dokumen ini belum kami teruskan ke siapa pun. Untuk mengirimnya ke admin "
+    "(mis. bukti transfer), tekan tombol di bawah lalu kirim ulang."
+)
+MEDIA_UNSUPPORTED = "Bot ini hanya memahami teks, foto dan dokumen. Ketik /bantuan untuk daftar perintah."
+# Chats and limits (bot/app.py)
+PRIVATE_ONLY = "Pantau LPSE hanya melayani chat pribadi. Buka {link} lalu ketik /start."
+PRIVATE_ONLY_BUTTON = "Tombol ini hanya berlaku di chat pribadi dengan bot."
+TOO_FAST = "Pesan Anda terlalu cepat. Tunggu sebentar; pesan yang datang terlalu rapat tidak kami proses."
 UNKNOWN_COMMAND = "Perintah tidak dikenal. Ketik /bantuan untuk daftar perintah."
 FREE_TEXT = (
     "Saya belum mengerti pesan itu. Ketik /bantuan untuk daftar perintah, atau /filter untuk membuat filter."
@@ -123,3 +208,33 @@ STATS = (
 BROADCAST_USAGE = "Tulis: <code>/broadcast isi pengumuman</code>"
 BROADCAST_QUEUED = "Pengumuman masuk antrian untuk {count} pelanggan aktif."
 BAD_BUTTON = "Tombol ini sudah tidak berlaku."
+
+# paying in the bot (bot/paying.py, bot/payment_poller.py)
+PAY_CHOOSE_PLAN = "Pilih paket untuk dibayar di sini (QRIS, virtual account atau e-wallet):"
+PAY_PLAN_BUTTON = "Bayar {label} ({price})"
+PAY_CHOOSE_PERIOD = "Paket <b>{label}</b> ({price}). Pilih lama langganan:"
+PAY_PERIOD_BUTTON = "{months} bulan · {amount}"
+PAY_LINK = (
+    "Tagihan paket <b>{label}</b> {months} bulan: <b>{amount}</b>.\n"
+    "Bayar lewat tautan ini (QRIS, virtual account atau e-wallet), berlaku sampai {until} WIB:\n"
+    '<a href="{url}">{url}</a>\n'
+    "Setelah pembayaran diterima, paket aktif otomatis dan faktur dikirim di sini."
+)
+PAY_LINK_BUTTON = "Bayar sekarang"
+PAY_UNAVAILABLE = "Pembayaran sedang tidak bisa dibuat. Coba lagi beberapa saat lagi, atau ketik /bantuan."
+PAY_RECEIPT = (
+    "✅ <b>Pembayaran diterima</b>, terima kasih!\n"
+    "Faktur {number}: {amount} untuk paket {label} {start} s.d. {end}.\n"
+    "Paket {label} Anda aktif sampai {until}."
+)
+PAY_FAKTUR = "Faktur {number}"
+PAY_EXPIRED = "Tagihan paket {label} {months} bulan ({amount}) sudah kedaluwarsa dan tidak dibayar."
+PAY_FAILED = "Tagihan paket {label} {months} bulan ({amount}) dibatalkan oleh penyedia pembayaran."
+PAY_RETRY_BUTTON = "Coba lagi"
+PAY_CHECKING = (
+    "Pembayaran tagihan paket {label} {months} bulan sedang kami periksa. Admin akan menghubungi "
+    "Anda di sini; ketik /bantuan bila ada pertanyaan."
+)
+PAY_ADMIN_PROBLEM = "<b>Pembayaran perlu diperiksa</b>: checkout #{id} (pelanggan #{subscriber}): {problem}"
+# a /hapusfilter button whose filter is gone (ids are never reused) or is not this chat's
+FILTER_GONE = "Filter sudah dihapus. Lihat /filterku untuk filter Anda sekarang."

@@ -1,8 +1,11 @@
-"""A loopback Telegram Bot API: getUpdates, sendMessage, sendDocument, answerCallbackQuery,
-editMessageText, getMe; scripted 429, 403, 5xx and slow answers; HTML checked as Telegram does."""
+"""A loopback Telegram Bot API: getUpdates, sendMessage, sendDocument, sendPhoto, copyMessage,
+forwardMessage, answerCallbackQuery, editMessageText, getMe; private chats, groups and channels,
+photos, documents and replies; scripted 429, 403, 5xx and slow answers; HTML checked as Telegram does."""
 
 import contextlib
+import html
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -34,6 +37,11 @@ class TelegramHTML(HTMLParser):
             raise ValueError(f'Bad Request: can\'t parse entities: unexpected end tag "{tag}"')
 
 
+def plain(text: str) -> str:
+    """A message's HTML as its recipients' clients get it in `text`: without tags, unescaped."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
 class TelegramEmulator(LoopbackServer):
     def __init__(self, token: str):
         self.token = token
@@ -44,7 +52,9 @@ class TelegramEmulator(LoopbackServer):
         self.sent: list[dict] = []  # every sendMessage/sendDocument/editMessageText accepted
         self.callback_answers: list[dict] = []
         self.blocked: set[int] = set()
-        self.faults: deque = deque()  # for sendMessage: ("429", seconds) | ("500",) | ("slow", seconds)
+        # sendMessage, sendPhoto, copyMessage, forwardMessage: ("429", seconds) | ("500",) | ("slow", seconds)
+        self.faults: deque = deque()
+        self.messages: dict[tuple[int, int], dict] = {}  # (chat, message id) -> every message pushed
         super().__init__(self._handler())
 
     @property
@@ -57,27 +67,119 @@ class TelegramEmulator(LoopbackServer):
         person = {"id": chat_id, "is_bot": False, "first_name": "Budi"}
         return person | ({"username": username} if username else {})
 
-    def push_message(self, chat_id: int, text: str, username: str | None = "budi_maju") -> None:
+    def push_message(
+        self,
+        chat_id: int,
+        text: str,
+        username: str | None = "budi_maju",
+        chat_type: str = "private",
+        from_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """A text message (in a group: from `from_id`); `reply_to`: the id of a message in the
+        chat it replies to. Returns its message id."""
+        message = self._new_message(chat_id, chat_type, from_id, username, reply_to) | {"text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._push_message(message)
+
+    def push_photo(self, chat_id: int, caption: str | None = None, **kwargs) -> int:
+        """A photo (e.g. a transfer receipt), with push_message's keyword arguments."""
+        message = self._new_message(chat_id, **kwargs)
+        message["photo"] = [
+            {"file_id": f"photo{message['message_id']}", "file_unique_id": "p1", "width": 90, "height": 90}
+        ]
+        return self._push_message(message | ({"caption": caption} if caption else {}))
+
+    def push_document(self, chat_id: int, file_name: str, caption: str | None = None, **kwargs) -> int:
+        """A document (a PDF receipt), with push_message's keyword arguments."""
+        message = self._new_message(chat_id, **kwargs)
+        message["document"] = {
+            "file_id": f"doc{message['message_id']}",
+            "file_unique_id": "d1",
+            "file_name": file_name,
+        }
+        return self._push_message(message | ({"caption": caption} if caption else {}))
+
+    def push_sticker(self, chat_id: int, **kwargs) -> int:
+        message = self._new_message(chat_id, **kwargs)
+        message["sticker"] = {
+            "file_id": "sticker1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return self._push_message(message)
+
+    def push_channel_post(self, chat_id: int, text: str) -> int:
+        """A post in a channel the bot administers: no `from`, a `sender_chat`."""
+        channel = {"id": chat_id, "type": "channel", "title": "Kanal Tender"}
+        post = {"message_id": self._message_id(), "date": int(time.time()), "chat": channel}
+        post |= {"sender_chat": channel, "text": text}
+        if text.startswith("/"):
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        with self.lock:
+            self.messages[(chat_id, post["message_id"])] = post
+        self._push({"channel_post": post})
+        return post["message_id"]
+
+    def throttle(self, calls: int, retry_after: int) -> None:
+        """The next `calls` sends (sendMessage, sendPhoto, copyMessage, forwardMessage) get 429."""
+        with self.lock:
+            self.faults.extend([("429", retry_after)] * calls)
+
+    def _new_message(
+        self,
+        chat_id: int,
+        chat_type: str = "private",
+        from_id: int | None = None,
+        username: str | None = "budi_maju",
+        reply_to: int | None = None,
+    ) -> dict:
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type != "private":
+            chat["title"] = "Grup Pengadaan"
         message = {
             "message_id": self._message_id(),
             "date": int(time.time()),
-            "text": text,
-            "chat": {"id": chat_id, "type": "private"},
-            "from": self.user(chat_id, username),
+            "chat": chat,
+            "from": self.user(from_id or chat_id, username),
         }
-        if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            message["reply_to_message"] = self._replied(chat_id, reply_to)
+        return message
+
+    def _replied(self, chat_id: int, message_id: int) -> dict:
+        """The message replied to, as Telegram embeds it: one the bot sent, or one pushed."""
+        with self.lock:
+            if (chat_id, message_id) in self.messages:
+                return dict(self.messages[(chat_id, message_id)])
+            sent = [m for m in self.sent if m["chat_id"] == chat_id and m["message_id"] == message_id]
+        original = self._message(chat_id, message_id, "")
+        original["from"] = {"id": 1, "is_bot": True, "first_name": "Pantau", "username": "pantau_bot"}
+        if sent:  # as Telegram shows it: plain text, the HTML markup gone into entities
+            original.pop("text")
+            original |= {k: plain(sent[-1][k]) for k in ("text", "caption") if sent[-1].get(k) is not None}
+        return original
+
+    def _push_message(self, message: dict) -> int:
+        with self.lock:
+            self.messages[(message["chat"]["id"], message["message_id"])] = message
         self._push({"message": message})
+        return message["message_id"]
 
     def push_callback(
-        self, chat_id: int, data: str, from_id: int | None = None, inline: bool = False
+        self, chat_id: int, data: str, from_id: int | None = None, inline: bool = False, chat_type="private"
     ) -> None:
         """A button press; `inline`: on a message sent via the bot in inline mode, so no `message`."""
         query = {"id": f"cb{self.next_update}", "from": self.user(from_id or chat_id), "chat_instance": "1"}
         if inline:
             query["inline_message_id"] = f"inline{self.next_update}"
         else:
-            chat = {"id": chat_id, "type": "private"}
+            chat = {"id": chat_id, "type": chat_type}
             query["message"] = {
                 "message_id": self.last_message_id(chat_id),
                 "date": int(time.time()),
@@ -188,6 +290,11 @@ class TelegramEmulator(LoopbackServer):
 
     def api_sendMessage(self, params):
         chat_id = int(params["chat_id"])
+        refused = self._fault(chat_id)
+        return refused or self._accept(chat_id, params, "sendMessage")
+
+    def _fault(self, chat_id: int) -> tuple[int, dict] | None:
+        """The next scripted fault, or 403 for a chat that blocked the bot; None: go on."""
         with self.lock:
             fault = self.faults.popleft() if self.faults else None
         if fault and fault[0] == "429":
@@ -208,7 +315,68 @@ class TelegramEmulator(LoopbackServer):
                 "error_code": 403,
                 "description": "Forbidden: bot was blocked by the user",
             }
-        return self._accept(chat_id, params, "sendMessage")
+        return None
+
+    def api_sendPhoto(self, params):
+        chat_id = int(params["chat_id"])
+        refused = self._fault(chat_id)
+        if refused:
+            return refused
+        photo = params["photo"]
+        record = {"photo": photo.decode() if isinstance(photo, bytes) else photo}
+        return self._record_media(chat_id, "sendPhoto", params, record)
+
+    def api_copyMessage(self, params):
+        """Copies a pushed message (no link to its sender); `caption` replaces a media caption."""
+        chat_id, source = int(params["chat_id"]), (int(params["from_chat_id"]), int(params["message_id"]))
+        refused = self._fault(chat_id)
+        if refused:
+            return refused
+        with self.lock:
+            original = self.messages.get(source)
+        if original is None:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message not found"}
+        kind = next((k for k in ("photo", "document", "sticker") if k in original), "text")
+        record = {"from_chat_id": source[0], "source_message_id": source[1], "kind": kind}
+        if kind == "text":
+            record["text"] = original["text"]
+        else:
+            record["caption"] = params["caption"] if "caption" in params else original.get("caption")
+        status, payload = self._record_media(chat_id, "copyMessage", params, record)
+        if status == 200:
+            payload["result"] = {"message_id": payload["result"]["message_id"]}
+        return status, payload
+
+    def api_forwardMessage(self, params):
+        chat_id, source = int(params["chat_id"]), (int(params["from_chat_id"]), int(params["message_id"]))
+        refused = self._fault(chat_id)
+        if refused:
+            return refused
+        with self.lock:
+            original = self.messages.get(source, {})
+        record = {"from_chat_id": source[0], "source_message_id": source[1]}
+        record |= {"forward_from": original.get("from")}  # what forwardMessage shows: the sender
+        record |= {k: original[k] for k in ("text", "caption") if k in original}
+        return self._record_media(chat_id, "forwardMessage", params, record)
+
+    def _record_media(self, chat_id: int, method: str, params: dict, record: dict) -> tuple[int, dict]:
+        caption = params.get("caption") or ""
+        if len(caption) > 1024:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: caption is too long"}
+        if params.get("parse_mode") == "HTML":
+            try:
+                TelegramHTML().feed(caption)
+            except ValueError as exc:
+                return 400, {"ok": False, "error_code": 400, "description": str(exc)}
+        message_id = self._message_id()
+        with self.lock:
+            self.sent.append(
+                {"method": method, "chat_id": chat_id, "message_id": message_id, "at": time.monotonic()}
+                | {"reply_markup": params.get("reply_markup")}
+                | record
+            )
+        result = self._message(chat_id, message_id, record.get("text") or "")
+        return 200, {"ok": True, "result": result}
 
     def api_editMessageText(self, params):
         return self._accept(int(params["chat_id"]), params, "editMessageText")

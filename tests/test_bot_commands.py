@@ -1,6 +1,7 @@
 """Every command's happy path and bad input, through the real handlers over real HTTP."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.models import BotState, Filter, Subscriber
 from lpse_crawler.people.personal_data import find_subscriber, personal_data
+from lpse_crawler.store.database import utcnow
 from tests.conftest import TOKEN
 
 USER, OTHER, ADMIN = 501, 502, 900
@@ -69,10 +71,11 @@ def press_label(chat, telegram, label: str) -> str:
 
 
 def test_guided_filter_with_keyboards(chat, telegram, member):
+    Subscriber.update(plan="basic", plan_expires_at=utcnow() + timedelta(days=30)).execute()  # 25 LPSE
     chat.say(USER, "/filter")
     assert {"Semua provinsi", "Berikutnya »"} <= set(dict(telegram.buttons(USER)))
     press_label(chat, telegram, "DKI Jakarta")
-    refusal = press_label(chat, telegram, "Semua LPSE di provinsi ini")  # 62 LPSE: over the trial's 25
+    refusal = press_label(chat, telegram, "Semua LPSE di provinsi ini")  # 62 LPSE: over Dasar's 25
     assert "hanya boleh 25 LPSE dalam satu filter (diminta: 62)" in refusal and "/paket" in refusal
     assert "Semua LPSE di provinsi ini" in dict(telegram.buttons(USER))  # one LPSE can still be picked
     press_label(chat, telegram, "LPSE Kementrian Kesehatan Republik Indonesia")
@@ -82,6 +85,7 @@ def test_guided_filter_with_keyboards(chat, telegram, member):
 
 
 def test_guided_filter_pages_back_and_takes_every_province(chat, telegram, member):
+    Subscriber.update(plan="pro").execute()  # a filter on every LPSE needs the Pro plan
     chat.say(USER, "/filter")
     first_page = telegram.buttons(USER)
     chat.press(USER, dict(first_page)["Berikutnya »"])
@@ -109,14 +113,17 @@ def test_a_restart_mid_conversation_forgets_nothing(chat, telegram, member, bot_
     assert "tersimpan" in chat.say(USER, "jembatan")
     assert Filter.get().spec == 'jembatan provinsi:"Papua Selatan"'
     chat.say(USER, "/bantuan")
+    chat.press(USER, "support:ask")
     chat.telebot, _ = build_bot(bot_config, keyring)
     assert "diteruskan" in chat.say(USER, "Halo admin")
     assert "Halo admin" in telegram.texts_to(ADMIN)[-1]
-    assert BotState.select().count() == 0  # finished conversations leave nothing behind
+    chat.say(USER, "/status")  # a command ends the support thread's "send to the admins" mode
+    chats = BotState.select().where(BotState.key.startswith("chat."))
+    assert chats.count() == 0  # finished conversations leave nothing behind
 
 
 def test_forged_or_stale_buttons_are_refused(chat, telegram, member):
-    chat.say(USER, "/filter jalan")
+    chat.say(USER, "/filter jalan lpse:kemkes")
     own = Filter.get()
     chat.say(OTHER, "/start")
     chat.press(OTHER, "consent:yes")
@@ -132,7 +139,7 @@ def test_forged_or_stale_buttons_are_refused(chat, telegram, member):
 
 def test_filterku_escapes_and_hapusfilter_deletes(chat, telegram, member):
     assert "belum punya filter" in chat.say(USER, "/filterku")
-    assert "tersimpan" in chat.say(USER, "/filter <b>obat</b> alkes&co")
+    assert "tersimpan" in chat.say(USER, "/filter <b>obat</b> alkes&co lpse:kemkes")
     listing = chat.say(USER, "/filterku")
     assert "&lt;b&gt;obat&lt;/b&gt; alkes&amp;co" in listing  # the emulator refuses bad HTML
     assert "tidak ada" in chat.say(USER, "/hapusfilter 7")
@@ -148,7 +155,7 @@ def test_jeda_lanjut_and_status(chat, member):
     assert "Status: dijeda" in chat.say(USER, "/status")
     assert "aktif kembali" in chat.say(USER, "/lanjut")
     status = chat.say(USER, "/status")
-    assert "Paket: Uji coba" in status and "Filter aktif: 0 dari 5" in status
+    assert "Paket: Uji coba" in status and "Filter aktif: 0 dari 30" in status
 
 
 def test_paket_lists_plans_in_rupiah(chat):
@@ -158,13 +165,13 @@ def test_paket_lists_plans_in_rupiah(chat):
 
 def test_datasaya_sends_everything_as_json_and_is_audited(chat, telegram, member):
     chat.say(USER, "/daftar Budi Santoso; budi@cvmaju.co.id")
-    chat.say(USER, "/filter obat")
+    chat.say(USER, "/filter obat lpse:kemkes")
     chat.say(USER, "/datasaya")
     document = json.loads(telegram.sent[-1]["document"])
     assert (
         document["profile"]["name"] == "Budi Santoso" and document["profile"]["email"] == "budi@cvmaju.co.id"
     )
-    assert [f["spec"] for f in document["filters"]] == ["obat"]
+    assert [f["spec"] for f in document["filters"]] == ["obat lpse:kemkes"]
     assert Audit.select().where(Audit.action == "datasaya").count() == 1
 
 
@@ -193,7 +200,9 @@ def test_hapusakun_needs_confirmation_then_erases(chat, telegram, member):
 
 def test_privasi_bantuan_forwards_the_next_message_to_admins(chat, telegram, member):
     assert "terenkripsi" in chat.say(USER, "/privasi")
-    assert "pesan berikutnya" in chat.say(USER, "/bantuan")
+    assert "/status" in chat.say(USER, "/bantuan")  # the commands, and a button to write to admins
+    assert "belum mengerti" in chat.say(USER, "Halo?")  # /bantuan alone forwards nothing
+    assert "Tulis pesan Anda" in chat.press(USER, dict(telegram.buttons(USER))["Tulis pesan ke admin"])
     assert "diteruskan" in chat.say(USER, "Bagaimana cara bayar? <tolong>")
     assert f"pelanggan #{member.id}" in telegram.texts_to(ADMIN)[-1]
     assert "&lt;tolong&gt;" in telegram.texts_to(ADMIN)[-1]
