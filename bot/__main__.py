@@ -13,15 +13,19 @@ import threading
 
 from bot.app import build_bot
 from bot.config import BotConfig, ConfigError, install_redaction
+from bot.paying import payment_gateway
+from bot.payment_poller import PaymentPoller
 from bot.sender import Sender
 from lpse_crawler import config as settings
 from lpse_crawler.people.crypto import CryptoError, load_keyring
 from lpse_crawler.people.keycheck import verify_keyring
+from lpse_crawler.people.reminders import queue_plan_reminders
 from lpse_crawler.spse.registry import load_registry, sync_registry
-from lpse_crawler.store.database import DatabaseMissing
+from lpse_crawler.store.database import DatabaseMissing, utcnow
 from lpse_crawler.store.schema import open_database
 
 log = logging.getLogger("bot")
+REMIND_SECONDS = 600  # how often the bot looks for plan-end reminders that are due
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         config = BotConfig.from_env()
         keyring = load_keyring()
         install_redaction(config.token)
+        install_redaction(settings.get("PAYMENT_GATEWAY_KEY"))  # the gateway key too
         open_database(create=False)
         verify_keyring(keyring, writing=True)
     except (ConfigError, settings.ConfigError, CryptoError, DatabaseMissing) as exc:
@@ -48,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = []
     if not args.polling:
         workers.append(threading.Thread(target=Sender(telebot, config).run, args=(stop,), name="sender"))
+        workers.append(threading.Thread(target=remind, args=(stop,), name="reminders"))
+        if gateway := payment_gateway():  # payment links: learn their outcome from the gateway
+            interval = settings.get("PAYMENT_POLL_SECONDS")
+            poller = PaymentPoller(telebot, keyring, gateway, config.admin_ids, interval)
+            workers.append(threading.Thread(target=poller.run, args=(stop,), name="payments"))
     if not args.sender:
         workers.append(threading.Thread(target=poll, args=(telebot, stop), name="polling", daemon=True))
     for worker in workers:
@@ -60,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
     telebot.stop_polling()
     return 0
+
+
+def remind(stop: threading.Event, every: float = REMIND_SECONDS) -> None:
+    """Queue the plan-end reminders that are due, every `every` seconds (the sender sends them)."""
+    while not stop.is_set():
+        try:
+            queue_plan_reminders(utcnow())
+        except Exception:
+            log.exception("Plan-end reminders failed; trying again in %d s", every)
+        stop.wait(every)
 
 
 def poll(telebot, stop: threading.Event) -> None:

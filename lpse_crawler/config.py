@@ -99,6 +99,11 @@ VARIABLES = {
             "text",
             "how to pay, shown by /paket",
         ),
+        # payment links in the bot (Xendit Invoice API)
+        Variable("PAYMENT_GATEWAY_URL", "https://api.xendit.co", "text", "payment gateway API base"),
+        Variable("PAYMENT_GATEWAY_KEY", "", "text", "gateway secret key (empty: no links; never logged)"),
+        Variable("PAYMENT_POLL_SECONDS", "30", "number", "seconds between asks about open links"),
+        Variable("PAYMENT_LINK_HOURS", "24", "int", "hours a payment link stays open"),
     ]
 }
 _CONVERT = {"text": str, "int": int, "number": float}

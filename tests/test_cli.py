@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from lpse_crawler.matching.saved_filters import save_filter
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.crypto import Keyring, generate_key
@@ -48,7 +47,7 @@ def env(database_url, monkeypatch):
 @pytest.fixture
 def person(env):
     subscriber = create_subscriber(Keyring.parse(KEY), 777, **PERSON)
-    save_filter(subscriber, "Obat", "obat")
+    Filter.create(subscriber=subscriber, name="Obat", spec="obat")  # on every LPSE: beyond a trial's limit
     upsert_tender(ITEM)
     Notification.create(subscriber=subscriber, tender=Tender.get(), filter_ids=[1], matched_words=["obat"])
     database.close()

@@ -8,7 +8,7 @@ are. The buyer's company and NPWP are not stored: give them when the faktur is w
 import calendar
 import re
 import sys
-from datetime import date, datetime
+from datetime import date
 
 import click
 
@@ -21,11 +21,12 @@ from lpse_crawler.cli.common import (
     read_command,
     write_private,
 )
-from lpse_crawler.people.models import Payment, Subscriber
+from lpse_crawler.people.models import Payment
+from lpse_crawler.people.payments import next_invoice_no, record_payment  # noqa: F401 (moved there)
 from lpse_crawler.people.personal_data import personal_data
-from lpse_crawler.people.plans import MAX_MONTHS, PAID, PLANS, PlanConflict, renewal, whole_months
+from lpse_crawler.people.plans import MAX_MONTHS, PAID, PLANS, PlanConflict, whole_months
 from lpse_crawler.rupiah import format_rupiah, parse_rupiah
-from lpse_crawler.store.database import WIB, database, is_postgres, utcnow, write_transaction
+from lpse_crawler.store.database import WIB, utcnow, write_transaction
 
 METHODS = ("transfer", "qris", "ewallet", "tunai")
 
@@ -45,16 +46,6 @@ def parse_period(text: str) -> tuple[date, date]:
     if end < start:
         raise click.ClickException(f"{text}: the period ends before it starts")
     return start, end
-
-
-def next_invoice_no(issued: datetime) -> str:
-    """The next number of the issue year (in Jakarta). Call inside the write transaction: on
-    PostgreSQL it locks the payment table against other writers until the transaction ends."""
-    if is_postgres():
-        database.execute_sql(f'LOCK TABLE "{Payment._meta.table_name}" IN SHARE ROW EXCLUSIVE MODE')
-    prefix = f"INV-{issued.astimezone(WIB):%Y}-"
-    taken = Payment.select(Payment.invoice_no).where(Payment.invoice_no.startswith(prefix))
-    return f"{prefix}{max((int(p.invoice_no[len(prefix) :]) for p in taken), default=0) + 1:04d}"
 
 
 @click.group(help="Payments for paid plans.")
@@ -105,28 +96,15 @@ def record(who, amount_text, method, period, plan, reference, force, reason):
         )
     ring = keyring(encrypting=True)
     subscriber = find_person(ring, who)
-    with write_transaction():
-        number = next_invoice_no(now)  # first: on PostgreSQL its lock serialises recording
-        subscriber = Subscriber.get_by_id(subscriber.id)
+    with write_transaction():  # the audit record commits with the payment, or neither
         try:
-            start, end, expires = renewal(
-                subscriber.plan, subscriber.plan_expires_at, plan, start, months, now
+            recorded = record_payment(
+                subscriber.id, plan, start, months, amount, method, reference, now, ring
             )
         except PlanConflict as exc:
             raise click.ClickException(str(exc)) from exc
-        payment = Payment.create(
-            subscriber=subscriber,
-            invoice_no=number,
-            amount=amount,
-            method=method,
-            plan=plan,
-            period_start=start,
-            period_end=end,
-            paid_at=now,
-        )
-        payment.reference_enc = ring.encrypt(reference, Payment._meta.table_name, "reference_enc", payment.id)
-        payment.save()
-        Subscriber.update(plan=plan, plan_expires_at=expires).where(Subscriber.id == subscriber.id).execute()
+        number, expires = recorded.payment.invoice_no, recorded.expires
+        start, end = recorded.payment.period_start, recorded.payment.period_end
         detail = f"{number} {plan} {start}..{end} {amount}"
         audited(
             "payments.record",

@@ -10,8 +10,11 @@ from playhouse.migrate import migrate as apply_operations
 
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.checkouts import Checkout
 from lpse_crawler.people.keycheck import KeyCheck
 from lpse_crawler.people.models import PEOPLE_MODELS
+from lpse_crawler.people.reminders import PlanReminder
+from lpse_crawler.store.autoincrement import never_reuse_ids
 from lpse_crawler.store.database import (
     AwareDateTimeField,
     DatabaseMissing,
@@ -113,9 +116,21 @@ MIGRATIONS = [
         ),
     ),
     (9, "a health history per instance", lambda db: db.create_tables([InstanceCycle], safe=True)),
+    (
+        10,
+        "ids never reused (AUTOINCREMENT on SQLite), and a record of plan-end reminders sent",
+        lambda db: (never_reuse_ids(db), db.create_tables([PlanReminder], safe=True)),
+    ),
+    (11, "checkouts: payment links the bot polls the gateway for", lambda db: db.create_tables([Checkout])),
 ]
 LATEST = MIGRATIONS[-1][0]
-ALL_MODELS = [*CRAWLER_MODELS, *ACCOUNT_MODELS, KeyCheck]  # every table but schema_version
+ALL_MODELS = [  # every table but schema_version
+    *CRAWLER_MODELS,
+    *ACCOUNT_MODELS,
+    KeyCheck,
+    PlanReminder,
+    Checkout,
+]
 
 
 def current_version(db) -> int:
