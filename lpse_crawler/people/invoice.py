@@ -7,7 +7,6 @@ Core PDF fonts know Latin-1 only, so every text goes through `_latin1`.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from fpdf import FPDF
@@ -18,24 +17,11 @@ from lpse_crawler.people.models import Payment
 from lpse_crawler.people.plans import PLANS
 from lpse_crawler.rupiah import format_rupiah, terbilang
 from lpse_crawler.store.database import WIB
+from lpse_crawler.tanggal import tanggal
 
 ERASED = "(data pelanggan telah dihapus)"
 NOT_PKP = "Penjual bukan Pengusaha Kena Pajak (PKP); tidak dipungut PPN."
 PKP_NOTE = "Harga sudah termasuk PPN. Dokumen ini bukan Faktur Pajak."
-MONTHS = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 LABEL_WIDTH = 45  # mm
 
 
@@ -81,11 +67,6 @@ def split_ppn(total: int, rate: float) -> tuple[int, int]:
     """A price that includes PPN -> (DPP, PPN), DPP rounded half up: 49000 at 11% -> (44144, 4856)."""
     dpp = (Decimal(total) * 100 / (100 + Decimal(str(rate)))).quantize(Decimal(1), ROUND_HALF_UP)
     return int(dpp), total - int(dpp)
-
-
-def tanggal(day: date) -> str:
-    """2026-12-01 -> `1 Desember 2026`."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def invoice_pdf(payment: Payment, seller: Seller, buyer: Buyer) -> bytes:
