@@ -150,9 +150,8 @@ class AccountCommands(Bot):
         if not missed:
             return self.reply(chat_id, f"{heading} {texts.MISSED_NONE}")
         text = render_missed(f"{heading}\n{texts.MISSED_HEADING.format(count=len(missed))}", missed)
-        sent = self.reply(chat_id, text)
-        if sent is not None:  # None: Telegram kept asking to wait (the rows stay marked sent)
-            note_summary(missed, sent.message_id)
+        sent = self.reply(chat_id, text)  # None: Telegram kept asking to wait
+        note_summary(missed, sent.message_id if sent is not None else None)
 
     def status(self, message) -> None:
         subscriber = self.subscriber(message)

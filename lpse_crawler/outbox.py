@@ -270,11 +270,16 @@ def summarise_backlog(subscriber_id: int) -> list[Missed]:
     return missed
 
 
-def note_summary(missed: list[Missed], message_id: int) -> None:
-    """Record the Telegram message that carried the summary of `missed`."""
+def note_summary(missed: list[Missed], message_id: int | None) -> None:
+    """Record the Telegram message that carried the summary of `missed`; None (the summary
+    could not be sent) queues them again, to be sent one by one rather than lost."""
+    if message_id is None:
+        update = {"status": Status.QUEUED, "sent_at": None, "next_attempt_at": utcnow()}
+    else:
+        update = {"telegram_message_id": message_id}
     with write_transaction():
         for batch in chunked([m.notification_id for m in missed], 500):
-            Notification.update(telegram_message_id=message_id).where(Notification.id.in_(batch)).execute()
+            Notification.update(**update).where(Notification.id.in_(batch)).execute()
 
 
 def reclaim_stale(lease_seconds: float) -> int:

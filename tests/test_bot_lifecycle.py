@@ -185,3 +185,12 @@ def test_datasaya_names_every_package(chat, telegram, member):
     (notification,) = document["notifications"]
     assert notification["package_code"] == "999000"
     assert notification["package_name"] == "Jembatan Beton Kali <Brantas>"
+
+
+def test_a_summary_telegram_will_not_take_leaves_the_backlog_queued(chat, telegram, member, monkeypatch):
+    chat.say(USER, "/jeda")
+    publish("444000")
+    monkeypatch.setattr("bot.handlers.RETRY_WAIT", 1.0)
+    telegram.throttle(10, retry_after=5)  # every send asks to wait longer than the cap
+    chat.say(USER, "/lanjut")
+    assert status_of() == "active" and statuses() == ["queued"]  # the sender will deliver it
