@@ -40,6 +40,10 @@ class PayingCommands(Bot):
         return payment_gateway()
 
     def paket(self, message) -> None:
+        self.plans(message.chat.id)
+
+    def plans(self, chat_id: int) -> None:
+        """The plans and their prices, with buttons to pay when the gateway is configured."""
         lines = [
             texts.PLAN_LINE.format(
                 label=p.label,
@@ -53,16 +57,19 @@ class PayingCommands(Bot):
         ]
         if self.gateway is None:
             payment = escape_html(self.config.payment_info)
-            return self.reply(message.chat.id, texts.PAKET.format(plans="\n".join(lines), payment=payment))
+            return self.reply(chat_id, texts.PAKET.format(plans="\n".join(lines), payment=payment))
         keyboard = types.InlineKeyboardMarkup()
         for code in PAID:
             label = texts.PAY_PLAN_BUTTON.format(label=PLANS[code].label, price=price_text(PLANS[code].price))
             keyboard.add(types.InlineKeyboardButton(label, callback_data=f"pay:{code}"))
         text = texts.PAKET.format(plans="\n".join(lines), payment=texts.PAY_CHOOSE_PLAN)
-        self.reply(message.chat.id, text, reply_markup=keyboard)
+        self.reply(chat_id, text, reply_markup=keyboard)
 
     def pay_button(self, call, value: str) -> None:
-        """`pay:<plan>`: the periods; `pay:<plan>:<months>`: the payment link."""
+        """`pay:renew` (a plan-end reminder's button): the plans; `pay:<plan>`: the periods;
+        `pay:<plan>:<months>`: the payment link."""
+        if value == "renew":
+            return self.plans(call.message.chat.id)
         plan, _, months = value.partition(":")
         if plan not in PAID or self.gateway is None:
             raise ValueError(f"no payment for {value!r}")

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta
 
 import requests
-from telebot import TeleBot
+from telebot import TeleBot, types
 from telebot.apihelper import ApiTelegramException
 
 from bot.config import BotConfig, redact
@@ -95,10 +95,20 @@ class Sender:
             f.name for f in Filter.select(Filter.name).where(Filter.id.in_(notification.filter_ids or []))
         ]
         text = render_notification(notification, names)
+        keyboard = None
+        if notification.buttons:
+            keyboard = types.InlineKeyboardMarkup()
+            for label, data in notification.buttons:
+                keyboard.add(types.InlineKeyboardButton(label, callback_data=data))
         self._wait_turn(claim.chat_id)
         try:
             message = self.bot.send_message(
-                claim.chat_id, text, parse_mode="HTML", disable_web_page_preview=True, timeout=15
+                claim.chat_id,
+                text,
+                parse_mode="HTML",
+                disable_web_page_preview=True,
+                reply_markup=keyboard,
+                timeout=15,
             )
         except ApiTelegramException as exc:
             return self._api_error(claim, exc)

@@ -70,6 +70,7 @@ class Notification(BaseModel):
     claimed_at = AwareDateTimeField(null=True)
     sent_at = AwareDateTimeField(null=True)
     telegram_message_id = BigIntegerField(null=True)
+    buttons = JSONField(null=True)  # a notice's inline buttons: [[label, callback data], ...]
     last_error = TextField(null=True)
 
     class Meta:
@@ -338,9 +339,17 @@ def redact_error(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def queue_notice(subscriber_id: int, body: str, channel: Channel = Channel.TELEGRAM) -> None:
-    """Queue one service notice (`body`, already HTML on Telegram) for one subscriber, in
-    the caller's transaction: e.g. a plan-end reminder recorded with it (people/reminders.py)."""
+def queue_notice(
+    subscriber_id: int,
+    body: str,
+    channel: Channel = Channel.TELEGRAM,
+    buttons: list[tuple[str, str]] | None = None,
+) -> None:
+    """Queue one service notice (`body`, already HTML on Telegram; `buttons` as (label,
+    callback data)) for one subscriber, in the caller's transaction: e.g. a plan-end
+    reminder recorded with it (people/reminders.py)."""
     now = utcnow()
     moments = {"next_attempt_at": now, "created_at": now, "updated_at": now}
-    Notification.insert(subscriber=subscriber_id, body=body, channel=channel, **moments).execute()
+    Notification.insert(
+        subscriber=subscriber_id, body=body, channel=channel, buttons=buttons, **moments
+    ).execute()

@@ -15,6 +15,7 @@ from lpse_crawler.people.reminders import PlanReminder, queue_plan_reminders, st
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import WIB, database, utcnow
 from lpse_crawler.store.models import Instance
+from tests.test_sender import drain, sender
 
 LAST_DAY = date(2026, 5, 12)
 ENDS = paid_until(LAST_DAY)  # 12 May 2026, 23:59:59 WIB
@@ -172,3 +173,15 @@ def test_users_remind_for_cron(registry, database_url, monkeypatch):
     result = CliRunner().invoke(cli, ["users", "remind"], catch_exceptions=False)
     assert "queued 0 plan-end reminders" in result.output
     database.close()
+
+
+def test_a_reminder_carries_a_renew_button_that_shows_the_plans(chat, telegram, bot_config):
+    chat.say(702, "/start")
+    chat.press(702, "consent:yes")
+    Subscriber.update(plan_expires_at=utcnow() + timedelta(days=3)).execute()
+    assert queue_plan_reminders(utcnow()) == 1
+    s, _ = sender(chat.telebot, bot_config)
+    drain(s)
+    assert ("Perpanjang paket", "pay:renew") in telegram.buttons(702)
+    plans = chat.press(702, "pay:renew")
+    assert "Dasar" in plans and "Pro" in plans  # without a gateway key: how to pay by transfer

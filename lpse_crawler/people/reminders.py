@@ -22,6 +22,7 @@ from lpse_crawler.store.database import WIB, AwareDateTimeField, BaseModel, writ
 from lpse_crawler.tanggal import tanggal
 
 log = logging.getLogger(__name__)
+RENEW = ("Perpanjang paket", "pay:renew")  # the bot answers with the plans to pay for
 ENDED_NOTICE_DAYS = 7  # a plan that ended longer ago than this is not announced any more
 PLAN_ENDS = (
     "<b>Paket {label} Anda berakhir {left}</b>, {when}.\n"
@@ -91,7 +92,7 @@ def _queue(subscriber: Subscriber, which: str, now: datetime, geography: Instanc
         )
         if not inserted:
             return False
-        queue_notice(subscriber.id, reminder_text(subscriber, which, now, geography))
+        queue_notice(subscriber.id, reminder_text(subscriber, which, now, geography), buttons=[RENEW])
     log.info("Plan-end reminder %s for subscriber %d", which, subscriber.id)
     return True
 

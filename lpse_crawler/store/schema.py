@@ -122,6 +122,16 @@ MIGRATIONS = [
         lambda db: (never_reuse_ids(db), db.create_tables([PlanReminder], safe=True)),
     ),
     (11, "checkouts: payment links the bot polls the gateway for", lambda db: db.create_tables([Checkout])),
+    (
+        12,
+        "buttons on a notice, e.g. renew on a plan-end reminder (skipped where migration 2 made them)",
+        lambda db: (
+            "buttons" in {c.name for c in db.get_columns("notification")}
+            or apply_operations(
+                SchemaMigrator.from_database(db).add_column("notification", "buttons", Notification.buttons)
+            )
+        ),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version
