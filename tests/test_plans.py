@@ -1,6 +1,6 @@
 """Plans: a trial for newcomers, limits enforced where a filter is saved, expiry to free."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,9 +8,9 @@ from lpse_crawler.matching.saved_filters import load_index, save_filter
 from lpse_crawler.people.crypto import Keyring, generate_key
 from lpse_crawler.people.models import Filter, Subscriber
 from lpse_crawler.people.personal_data import create_subscriber
-from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan
+from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan, first_paid_day
 from lpse_crawler.spse.registry import load_registry, sync_registry
-from lpse_crawler.store.database import utcnow, wib_start_of
+from lpse_crawler.store.database import WIB, utcnow, wib_start_of
 from lpse_crawler.usage import UsageDaily, count
 
 KEYRING = Keyring.parse(generate_key("plans"))
@@ -85,3 +85,11 @@ def test_days_and_months_are_counted_in_jakarta():
     began = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
     assert wib_start_of(now, "day") == began and wib_start_of(now, "month") == began
     assert wib_start_of(now - timedelta(hours=2), "month") == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
+
+
+def test_paying_during_a_trial_keeps_its_remaining_days():
+    now = datetime(2026, 11, 25, 10, tzinfo=WIB)
+    trial_end = datetime(2026, 11, 28, 23, 59, 59, tzinfo=WIB)
+    assert first_paid_day("trial", trial_end, now) == date(2026, 11, 29)
+    assert first_paid_day("trial", now - timedelta(days=1), now) == date(2026, 11, 25)  # trial over
+    assert first_paid_day("basic", trial_end, now) == date(2026, 11, 25)  # renewal() places paid plans

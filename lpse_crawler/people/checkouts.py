@@ -18,7 +18,7 @@ from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.gateway import OPEN_STATUS, PAID_STATUSES, GatewayInvoice
 from lpse_crawler.people.models import Payment, Subscriber
 from lpse_crawler.people.payments import Recorded, record_payment
-from lpse_crawler.people.plans import PAID, PLANS, PlanConflict, renewal
+from lpse_crawler.people.plans import PAID, PLANS, PlanConflict, first_paid_day, renewal
 from lpse_crawler.store.database import WIB, AwareDateTimeField, BaseModel, write_transaction
 
 log = logging.getLogger(__name__)
@@ -173,10 +173,11 @@ def _outcome(checkout: Checkout, invoice: GatewayInvoice, ring: Keyring, now: da
         return Outcome(CheckoutStatus.REJECTED, problem="paid after the subscriber was erased")
     method = METHODS.get(invoice.method, checkout.gateway)
     try:
+        subscriber = Subscriber.get_by_id(checkout.subscriber_id)
         recorded = record_payment(
             checkout.subscriber_id,
             checkout.plan,
-            now.astimezone(WIB).date(),
+            first_paid_day(subscriber.plan, subscriber.plan_expires_at, now),
             checkout.months,
             checkout.amount,
             method,

@@ -98,6 +98,15 @@ def renewal(
     return start, end, max(expires_at, paid_until(end))
 
 
+def first_paid_day(current: str, expires_at: datetime | None, now: datetime) -> date:
+    """The first day a payment made `now` without a chosen period covers: today in Jakarta,
+    or the day after a trial still running (paying during a trial keeps its days)."""
+    today = now.astimezone(WIB).date()
+    if current == "trial" and expires_at is not None and expires_at > now:
+        return max(today, expires_at.astimezone(WIB).date() + timedelta(days=1))
+    return today
+
+
 def effective_plan(plan: str, expires_at: datetime | None, now: datetime) -> Plan:
     """The plan in force: an expired trial or paid plan gives the free limits."""
     if plan != "free" and (expires_at is None or expires_at <= now):
