@@ -53,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     workers = []
     if not args.polling:
         workers.append(threading.Thread(target=Sender(telebot, config).run, args=(stop,), name="sender"))
-        workers.append(threading.Thread(target=remind, args=(stop,), name="reminders"))
+        reminders = (stop, REMIND_SECONDS, lambda: queue_plan_reminders(utcnow()), "Plan-end reminders")
+        workers.append(threading.Thread(target=every, args=reminders, name="reminders"))
         if gateway := payment_gateway():  # payment links: learn their outcome from the gateway
-            interval = settings.get("PAYMENT_POLL_SECONDS")
-            poller = PaymentPoller(telebot, keyring, gateway, config.admin_ids, interval)
-            workers.append(threading.Thread(target=poller.run, args=(stop,), name="payments"))
+            poller = PaymentPoller(telebot, keyring, gateway, config.admin_ids)
+            polls = (stop, settings.get("PAYMENT_POLL_SECONDS"), poller.poll_once, "Payment poll")
+            workers.append(threading.Thread(target=every, args=polls, name="payments"))
     if not args.sender:
         workers.append(threading.Thread(target=poll, args=(telebot, stop), name="polling", daemon=True))
     for worker in workers:
@@ -72,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def remind(stop: threading.Event, every: float = REMIND_SECONDS) -> None:
-    """Queue the plan-end reminders that are due, every `every` seconds (the sender sends them)."""
+def every(stop: threading.Event, seconds: float, task, what: str) -> None:
+    """Run `task` every `seconds` until `stop`; a failure is logged and never ends the loop."""
     while not stop.is_set():
         try:
-            queue_plan_reminders(utcnow())
+            task()
         except Exception:
-            log.exception("Plan-end reminders failed; trying again in %d s", every)
-        stop.wait(every)
+            log.exception("%s failed; trying again in %s s", what, seconds)
+        stop.wait(seconds)
 
 
 def poll(telebot, stop: threading.Event) -> None:

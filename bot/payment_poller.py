@@ -4,7 +4,6 @@ link expired (with a button to try again). Runs as a thread of `python -m bot`."
 
 import io
 import logging
-import threading
 
 from requests import RequestException
 from telebot import TeleBot, types
@@ -32,18 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class PaymentPoller:
-    def __init__(self, telebot: TeleBot, keyring: Keyring, gateway, admin_ids, interval: float):
-        self.bot, self.keyring, self.gateway = telebot, keyring, gateway
-        self.admin_ids, self.interval = admin_ids, interval
-
-    def run(self, stop: threading.Event) -> None:
-        """Poll every `interval` seconds until `stop`; no exception ends the loop."""
-        while not stop.is_set():
-            try:
-                self.poll_once()
-            except Exception:
-                log.exception("Payment poll failed; next try in %s s", self.interval)
-            stop.wait(self.interval)
+    def __init__(self, telebot: TeleBot, keyring: Keyring, gateway, admin_ids):
+        self.bot, self.keyring, self.gateway, self.admin_ids = telebot, keyring, gateway, admin_ids
 
     def poll_once(self) -> None:
         for checkout in pending():

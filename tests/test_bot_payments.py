@@ -41,7 +41,7 @@ def member(chat):
 
 @pytest.fixture
 def poller(chat, keyring, gateway):
-    return PaymentPoller(chat.telebot, keyring, XenditGateway(KEY, gateway.url), {ADMIN}, 0.01)
+    return PaymentPoller(chat.telebot, keyring, XenditGateway(KEY, gateway.url), {ADMIN})
 
 
 def on_plan(subscriber, plan: str, days: int):
@@ -125,7 +125,7 @@ def test_paid_extends_from_the_current_expiry_and_sends_receipt_and_faktur(
 def test_a_duplicate_paid_answer_records_one_payment(chat, telegram, gateway, member, poller, keyring):
     checkout = open_link(chat, telegram, months=1)
     gateway.set_status(checkout.gateway_id, "PAID")
-    other = PaymentPoller(chat.telebot, keyring, XenditGateway(KEY, gateway.url), {ADMIN}, 0.01)
+    other = PaymentPoller(chat.telebot, keyring, XenditGateway(KEY, gateway.url), {ADMIN})
     poller.poll_once()
     other.poll_once()  # a second bot process
     poller.poll_once()  # polled again

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from lpse_crawler.cli.payments import next_invoice_no
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.invoice import check_npwp, split_ppn
 from lpse_crawler.people.models import Payment, Subscriber
+from lpse_crawler.people.payments import next_invoice_no
 from lpse_crawler.people.personal_data import create_subscriber
 from lpse_crawler.people.plans import period_end, whole_months
 from lpse_crawler.rupiah import parse_rupiah, terbilang

@@ -7,12 +7,7 @@ from peewee import fn
 
 from lpse_crawler.cli.common import emit, read_command
 from lpse_crawler.people.audit import Audit
-from lpse_crawler.store.database import WIB
-
-
-def in_wib(moment: datetime | None) -> str:
-    """A stored moment as Jakarta time, e.g. 2026-02-06T16:05:00+07:00 ('' for none)."""
-    return moment.astimezone(WIB).isoformat(timespec="seconds") if moment else ""
+from lpse_crawler.store.database import WIB, in_wib
 
 
 @click.group(help="The audit trail: who did what to which subject (never personal data).")

@@ -3,7 +3,7 @@
 import functools
 import getpass
 import json
-import os
+from pathlib import Path
 
 import apsw
 import click
@@ -16,7 +16,7 @@ from lpse_crawler.people.crypto import CryptoError, Keyring, load_keyring
 from lpse_crawler.people.keycheck import verify_keyring
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.personal_data import find_subscriber
-from lpse_crawler.store.database import connect_database, database, write_transaction
+from lpse_crawler.store.database import connect_database, create_private_file, database, write_transaction
 from lpse_crawler.store.schema import open_current, open_database
 
 
@@ -146,8 +146,7 @@ def write_private(path: str, data: bytes) -> None:
     """Create `path` (refusing an existing file) readable by its owner only, and write
     `data`: exports and invoices hold personal data."""
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private_file(path)
     except FileExistsError as exc:
         raise click.ClickException(f"{path} exists: choose another name") from exc
-    with os.fdopen(handle, "wb") as file:
-        file.write(data)
+    Path(path).write_bytes(data)

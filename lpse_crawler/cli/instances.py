@@ -4,13 +4,12 @@ from pathlib import Path
 
 import click
 
-from lpse_crawler.cli.audit import in_wib
 from lpse_crawler.cli.common import audited, db_command, emit, read_command
 from lpse_crawler.spse import instance_csv
 from lpse_crawler.spse.registry import load_registry
 from lpse_crawler.store import instance_removal
 from lpse_crawler.store.crawl_state import CYCLES_KEPT
-from lpse_crawler.store.database import write_transaction
+from lpse_crawler.store.database import in_wib, write_transaction
 from lpse_crawler.store.models import Instance, InstanceCycle
 
 SHOWN_PROBLEMS = 5

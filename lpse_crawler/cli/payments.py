@@ -22,7 +22,7 @@ from lpse_crawler.cli.common import (
     write_private,
 )
 from lpse_crawler.people.models import Payment
-from lpse_crawler.people.payments import next_invoice_no, record_payment  # noqa: F401 (moved there)
+from lpse_crawler.people.payments import record_payment
 from lpse_crawler.people.personal_data import personal_data
 from lpse_crawler.people.plans import MAX_MONTHS, PAID, PLANS, PlanConflict, whole_months
 from lpse_crawler.rupiah import format_rupiah, parse_rupiah

@@ -5,7 +5,6 @@ import json
 import click
 from peewee import JOIN
 
-from lpse_crawler.cli.audit import in_wib
 from lpse_crawler.cli.common import (
     actor,
     audited,
@@ -23,7 +22,7 @@ from lpse_crawler.people.personal_data import create_subscriber, personal_data, 
 from lpse_crawler.people.plans import PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.people.reminders import queue_plan_reminders
-from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.database import in_wib, utcnow, write_transaction
 from lpse_crawler.store.models import Tender
 
 WHO = click.argument("who", metavar="ID")

@@ -47,6 +47,11 @@ STORAGE_ERRORS = (DatabaseError, apsw.Error)  # what a failed read or write rais
 WIB = ZoneInfo("Asia/Jakarta")  # the zone users count their days and months in
 
 
+def in_wib(moment: datetime | None) -> str:
+    """A stored moment as Jakarta time, e.g. 2026-02-06T16:05:00+07:00 ('' for none)."""
+    return moment.astimezone(WIB).isoformat(timespec="seconds") if moment else ""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -3,7 +3,7 @@
 from peewee import fn
 
 from lpse_crawler.outbox import Notification
-from lpse_crawler.store.database import WIB, utcnow
+from lpse_crawler.store.database import in_wib, utcnow
 from lpse_crawler.store.models import (
     Instance,
     InstanceCycle,
@@ -22,7 +22,7 @@ def refuse_while_crawled(code: str) -> None:
         InstanceLease.instance == code, InstanceLease.owner != "", InstanceLease.expires_at > utcnow()
     )
     if lease:
-        until = lease.expires_at.astimezone(WIB).isoformat(timespec="seconds")
+        until = in_wib(lease.expires_at)
         raise ValueError(
             f"{code} is being crawled (lease until {until}): "
             f"run `python cli.py instances disable {code}`, wait for that crawl to end, then remove it"

@@ -53,9 +53,15 @@ def _resumable_listings(db) -> None:
     """Listing progress, and the durable "to match" mark on tenders (idempotent: a database
     created by a later release's step 1 has both already)."""
     db.create_tables([ListingProgress], safe=True)
-    if "match_pending" not in {c.name for c in db.get_columns("tender")}:
-        migrator = SchemaMigrator.from_database(db)
-        apply_operations(migrator.add_column("tender", "match_pending", Tender.match_pending))
+    _add_column_once(db, Tender.match_pending)
+
+
+def _add_column_once(db, field) -> None:
+    """Add `field`'s column to its table, unless the table (made from a later model by an
+    earlier step, e.g. migration 2) has it already."""
+    table = field.model._meta.table_name
+    if field.column_name not in {c.name for c in db.get_columns(table)}:
+        apply_operations(SchemaMigrator.from_database(db).add_column(table, field.column_name, field))
 
 
 MONEY_COLUMNS = [
@@ -108,12 +114,7 @@ MIGRATIONS = [
     (
         8,
         "a channel per notification: telegram or email (skipped where migration 2 made it)",
-        lambda db: (
-            "channel" in {c.name for c in db.get_columns("notification")}
-            or apply_operations(
-                SchemaMigrator.from_database(db).add_column("notification", "channel", Notification.channel)
-            )
-        ),
+        lambda db: _add_column_once(db, Notification.channel),
     ),
     (9, "a health history per instance", lambda db: db.create_tables([InstanceCycle], safe=True)),
     (
@@ -125,12 +126,7 @@ MIGRATIONS = [
     (
         12,
         "buttons on a notice, e.g. renew on a plan-end reminder (skipped where migration 2 made them)",
-        lambda db: (
-            "buttons" in {c.name for c in db.get_columns("notification")}
-            or apply_operations(
-                SchemaMigrator.from_database(db).add_column("notification", "buttons", Notification.buttons)
-            )
-        ),
+        lambda db: _add_column_once(db, Notification.buttons),
     ),
 ]
 LATEST = MIGRATIONS[-1][0]
