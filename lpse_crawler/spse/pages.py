@@ -41,7 +41,7 @@ def check_not_error(text: str) -> None:
     """Raise SpseErrorPage for SPSE's error pages, which often arrive as HTTP 200."""
     if len(text.encode("utf-8", "surrogatepass")) < MIN_PAGE_BYTES:
         raise SpseErrorPage(f"page of {len(text)} characters is an error stub")
-    title = squeeze(_selector(text).xpath("//title/text()").get())
+    title = squeeze(page_selector(text).xpath("//title/text()").get())
     body_start = text[:20000]
     for marker in ERROR_MARKERS:
         if marker in title or (marker in body_start and "bgwarning" not in body_start):
@@ -85,7 +85,7 @@ class Announcement:
 def parse_announcement(page_html: str) -> Announcement:
     """Every `th.bgwarning` + following `td` pair of a detail tab (two pairs per row allowed)."""
     check_not_error(page_html)
-    page = _selector(page_html)
+    page = page_selector(page_html)
     labels = page.xpath(_LABEL_CELLS)
     if not labels:
         raise MalformedPage("detail page has no label cells (th.bgwarning)")
@@ -115,7 +115,7 @@ def parse_announcement(page_html: str) -> Announcement:
     return result
 
 
-def _selector(page_html: str) -> Selector:
+def page_selector(page_html: str) -> Selector:
     """The parsed page; lone surrogates (never in a served page) become `?` instead of failing."""
     try:
         return Selector(text=page_html)
@@ -211,7 +211,7 @@ class ScheduleRow:
 def parse_schedule(page_html: str) -> list[ScheduleRow]:
     """Rows of the jadwal table, columns found by their header names."""
     check_not_error(page_html)
-    for table in _selector(page_html).css("div.content table"):
+    for table in page_selector(page_html).css("div.content table"):
         header = [
             squeeze(" ".join(th.xpath(".//text()").getall())).lower() for th in table.xpath(".//tr[th][1]/th")
         ]
