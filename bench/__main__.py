@@ -1,12 +1,13 @@
-"""Print the benchmarks' figures: `python -m bench [store|requests|matching|sender|soak|parsers]`."""
+"""Print the benchmarks' figures: `python -m bench [store|requests|freshness|matching|sender|soak|parsers]`."""
 
 import sys
 
-from bench import crawl_requests, matching, parsers, sender, soak, store_throughput
+from bench import crawl_requests, freshness, matching, parsers, sender, soak, store_throughput
 
 BENCHMARKS = {
     "store": store_throughput.main,
     "requests": crawl_requests.main,
+    "freshness": freshness.main,
     "matching": matching.main,
     "sender": sender.main,
     "soak": soak.main,

@@ -92,3 +92,14 @@ class DetailFailure:
     kode: str
     cells: list
     error: str
+
+
+@dataclass
+class ListingChecked:
+    """One listing (instance, kind, fiscal year) was checked: the new packages it had, or
+    None when the check failed. The schedule plans its next check from this."""
+
+    instance: str
+    kind: str
+    year: int
+    found: int | None

@@ -10,7 +10,14 @@ import logging
 from scrapy.exceptions import DropItem
 
 from lpse_crawler import usage
-from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange, TenderItem
+from lpse_crawler.items import (
+    DetailFailure,
+    ListingChecked,
+    ListingPage,
+    RawPackage,
+    SessionChange,
+    TenderItem,
+)
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
@@ -85,6 +92,16 @@ class SessionPipeline(CrawlerPipeline):
         else:
             crawl_state.save_session(item.instance, item.kind, item.session)
         raise DropItem(f"session of {item.instance} {item.kind} kept", log_level="DEBUG")
+
+
+class SchedulePipeline(CrawlerPipeline):
+    """A listing was checked: learn from it and plan its next check (store/listing_schedule.py)."""
+
+    def handle(self, item):
+        if not isinstance(item, ListingChecked):
+            return item
+        self.crawler.spider.planner.record(item.instance, item.kind, item.year, item.found)
+        raise DropItem(f"{item.instance} {item.kind} {item.year} checked", log_level="DEBUG")
 
 
 class DetailFailurePipeline(CrawlerPipeline):

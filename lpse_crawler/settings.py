@@ -34,6 +34,12 @@ LPSE_MAX_PAGES = get("LPSE_MAX_PAGES")  # listing pages per instance, kind, year
 LPSE_MAX_DETAILS = get("LPSE_MAX_DETAILS")  # packages fetched per instance and cycle
 LPSE_LEASE_SECONDS = get("LPSE_LEASE_SECONDS")  # leases on instances, renewed while crawling
 LPSE_FAIL_AFTER = get("LPSE_FAIL_AFTER")  # failures in a row before an instance fails the exit
+LPSE_SCHEDULE = get("LPSE_SCHEDULE")  # check listings when due; 0: every listing, every run
+LPSE_REQUESTS_PER_HOUR = get("LPSE_REQUESTS_PER_HOUR")  # fleet-wide budget the schedule plans in
+LPSE_RUN_MINUTES = get("LPSE_RUN_MINUTES")  # a run takes listings falling due this long
+LPSE_MIN_WAIT_MINUTES = get("LPSE_MIN_WAIT_MINUTES")
+LPSE_MAX_WAIT_HOURS = get("LPSE_MAX_WAIT_HOURS")
+LPSE_NEXT_YEAR_HOURS = get("LPSE_NEXT_YEAR_HOURS")
 LPSE_PROXY = get("LPSE_PROXY")  # e.g. http://user:pass@proxy.example:3128
 
 CONTACT = get("LPSE_CONTACT")
@@ -95,6 +101,7 @@ SPIDER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "lpse_crawler.pipelines.SessionPipeline": 40,  # keep or forget a listing session's token
+    "lpse_crawler.pipelines.SchedulePipeline": 45,  # a listing checked: plan its next check
     "lpse_crawler.pipelines.ListingPipeline": 50,  # listing page: queue rows, coverage (one transaction)
     "lpse_crawler.pipelines.DetailFailurePipeline": 60,  # count a failed detail fetch on its queue row
     "lpse_crawler.pipelines.NormalisePipeline": 100,  # RawPackage -> TenderItem

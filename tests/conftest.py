@@ -87,6 +87,7 @@ def crawl_environment(base_url: str, db: str | Path, **env: str) -> dict[str, st
             "LPSE_CONCURRENCY": "4",
             "LPSE_RETRY_BACKOFF": "0.05",
             "LPSE_BROWSER": "0",
+            "LPSE_RUN_MINUTES": "0",  # a scheduled run takes what is due, then ends
             "LOG_LEVEL": "INFO",
         }
         | env

@@ -8,7 +8,14 @@ import sys
 import lpse_crawler
 from tests.conftest import ROOT
 
-CORE_PACKAGES = ["lpse_crawler.spse", "lpse_crawler.store", "lpse_crawler.people", "lpse_crawler.matching"]
+CORE_PACKAGES = [
+    "lpse_crawler.spse",
+    "lpse_crawler.store",
+    "lpse_crawler.people",
+    "lpse_crawler.matching",
+    "lpse_crawler.scheduling",
+    "lpse_crawler.following",
+]
 CORE_MODULES = ["lpse_crawler.config", "lpse_crawler.outbox", "lpse_crawler.rupiah", "lpse_crawler.usage"]
 CRAWL_ONLY = ("scrapy", "twisted", "scrapy_playwright", "playwright")
 

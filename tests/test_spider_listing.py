@@ -13,7 +13,7 @@ from scrapy.http import FormRequest, Request, TextResponse
 from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.python.failure import Failure
 
-from lpse_crawler.items import ListingPage, SessionChange
+from lpse_crawler.items import ListingChecked, ListingPage, SessionChange
 from lpse_crawler.pipelines import NormalisePipeline, StorePipeline
 from lpse_crawler.store import crawl_state
 from lpse_crawler.store.crawl_state import Session
@@ -127,13 +127,16 @@ def test_the_end_of_the_listing_sets_its_ceiling_and_moves_to_the_next_year(cycl
     last = cycle.pages[2][0]
     assert [kode for kode, _ in last.to_fetch] == CODES[19:]
     assert (last.coverage.ceiling, last.coverage.runs, last.coverage.version) == (int(CODES[0]), (), 3)
+    # the year's check is reported with every package it listed (the schedule learns from it)
+    assert ListingChecked("kemkes", "tender", 2025, len(CODES)) in cycle.pages[2]
     request = cycle.pages[2][-1]
     assert request.url == f"{BASE}/dt/lelang?tahun=2026" and form_of(request)["start"] == "0"
 
 
 def test_an_empty_last_year_ends_the_chain_without_a_failure(cycle):
-    (page,) = cycle.pages[3]
+    page, checked = cycle.pages[3]
     assert (page.year, page.to_fetch, page.coverage.ceiling) == (2026, [], 0)
+    assert checked == ListingChecked("kemkes", "tender", 2026, 0)
     assert not cycle.spider.health["kemkes"].failed
     assert cycle.crawler.stats.get_value("lpse/errors/malformed") is None
 
@@ -196,7 +199,12 @@ def test_the_page_is_asked_again_with_the_fresh_token(stale):
 
 
 def test_a_token_refused_after_a_fresh_one_fails_the_instance(stale):
-    assert stale.second == [SessionChange("kemkes", "tender", None)]
+    assert stale.second == [
+        SessionChange("kemkes", "tender", None),
+        # both years of the chain count as failed checks: the schedule retries them soon
+        ListingChecked("kemkes", "tender", 2025, None),
+        ListingChecked("kemkes", "tender", 2026, None),
+    ]
     (error,) = stale.spider.health["kemkes"].errors
     assert "token" in error and "after a fresh token" in error
     assert stale.crawler.stats.get_value("lpse/errors/token") == 1
@@ -209,12 +217,16 @@ def test_a_plain_403_is_a_refused_token(db_path):
     assert outputs[1].callback == spider.parse_listing_page
 
 
+# A chain that stops on a failure reports each of its fiscal years as a failed check.
+FAILED_CHECKS = [ListingChecked("kemkes", "tender", year, None) for year in (2025, 2026)]
+
+
 def test_a_cloudflare_challenge_fails_the_instance_and_asks_nothing_more(db_path):
     crawler = make_crawler(db_path, kinds="tender")
     request = first_page_request(crawler.spider)
     challenge = TEMPLATES["challenge"].substitute(clearance="c1")
     response = answer(request, challenge, 403, {"cf-mitigated": "challenge"})
-    assert list(crawler.spider.parse_rows(response)) == []
+    assert list(crawler.spider.parse_rows(response)) == FAILED_CHECKS
     (error,) = crawler.spider.health["kemkes"].errors
     assert "Cloudflare challenge not solved" in error
     assert crawler.stats.get_value("lpse/errors/malformed") == 1
@@ -234,7 +246,7 @@ def test_a_malformed_listing_page_fails_the_instance(db_path, body, message):
     crawler = make_crawler(db_path, kinds="tender")
     request = first_page_request(crawler.spider)
     response = TextResponse(request.url, body=body.encode(), encoding="utf-8", request=request)
-    assert list(crawler.spider.parse_rows(response)) == []
+    assert list(crawler.spider.parse_rows(response)) == FAILED_CHECKS
     (error,) = crawler.spider.health["kemkes"].errors
     assert error.startswith("dt/lelang 2025: ") and message in error
     assert crawler.stats.get_value("lpse/errors/malformed") == 1
@@ -261,7 +273,7 @@ def test_a_listing_request_that_failed_for_good_fails_the_instance(db_path):
     crawler = make_crawler(db_path, kinds="tender")
     failure = Failure(ConnectTimeout("took longer than 30 s"))
     failure.request = first_page_request(crawler.spider)
-    assert crawler.spider.on_error(failure) is None
+    assert list(crawler.spider.on_error(failure)) == FAILED_CHECKS
     (error,) = crawler.spider.health["kemkes"].errors
     assert error.startswith("TimeoutError") and "took longer than 30 s" in error
     assert crawler.stats.get_value("lpse/errors/http") == 1
@@ -287,8 +299,11 @@ def test_a_stored_session_goes_straight_to_the_first_page(db_path):
 def test_an_instance_with_a_bad_base_url_fails_alone(db_path):
     crawler = make_crawler(db_path, instances="makassar,kemkes", kinds="tender")
     Instance.update(base_url="spse.example/makassar").where(Instance.code == "makassar").execute()
-    requests = start_requests(crawler.spider)
-    assert [r.url for r in requests] == [f"{BASE}/lelang"]
+    outputs = start_requests(crawler.spider)
+    assert [r.url for r in outputs if isinstance(r, Request)] == [f"{BASE}/lelang"]
+    assert [o for o in outputs if not isinstance(o, Request)] == [
+        ListingChecked("makassar", "tender", year, None) for year in (2025, 2026)
+    ]
     assert "is not an http(s) URL" in crawler.spider.health["makassar"].errors[0]
     assert crawler.stats.get_value("lpse/errors/config") == 1
 

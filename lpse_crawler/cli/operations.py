@@ -17,17 +17,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @click.command()
-@click.option("--instances", "codes", help="Comma-separated instance codes (default: every active one).")
-def crawl(codes):
-    """Run the same crawl cron runs; exit status 0 ok, 3 instances failing, 4 could not
-    store, 5 interrupted (see README).  Example: python cli.py crawl --instances kemkes,jakarta"""
+@click.option("--instances", "codes", help="Comma-separated instance codes: every listing of these, now.")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, max=24 * 60),
+    help="Keep taking listings as they fall due this long (default LPSE_RUN_MINUTES; 0: what is due now).",
+)
+@click.option(
+    "--every-listing", is_flag=True, help="Check every listing of every active instance, due or not."
+)
+def crawl(codes, minutes, every_listing):
+    """Run the same crawl cron runs: without --instances, the listings that are due by the
+    crawl schedule. Exit status 0 ok, 3 instances failing, 4 could not store, 5 interrupted
+    (see README).  Examples: python cli.py crawl --minutes 0;
+    python cli.py crawl --instances kemkes,jakarta"""
     try:  # a typo in DATABASE_URL must not crawl into a new, empty database
         connect_database(create=False, read_only=True).close()
     except (ValueError, *STORAGE_ERRORS) as exc:
         raise click.ClickException(str(exc).strip().splitlines()[0]) from exc
-    command = [sys.executable, "-m", "scrapy", "crawl", "lpse"] + (
-        ["-a", f"instances={codes}"] if codes else []
-    )
+    command = [sys.executable, "-m", "scrapy", "crawl", "lpse"]
+    command += ["-a", f"instances={codes}"] if codes else []
+    command += ["-s", f"LPSE_RUN_MINUTES={minutes:g}"] if minutes is not None else []
+    command += ["-s", "LPSE_SCHEDULE=0"] if every_listing else []
     raise SystemExit(subprocess.run(command, cwd=ROOT).returncode)
 
 

@@ -8,16 +8,20 @@ packages still queued from earlier cycles. The spider only fetches and parses: e
 is an item for the pipelines. Pages and detail fetches per instance and cycle are capped.
 """
 
+import time
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import FormRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.task import LoopingCall
 
-from lpse_crawler.items import DetailFailure, ListingPage, RawPackage, SessionChange
+from lpse_crawler.items import DetailFailure, ListingChecked, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
+from lpse_crawler.scheduling.policy import Limits
 from lpse_crawler.spse import MalformedPage, StaleToken
 from lpse_crawler.spse.coverage import Outcome, Walk
 from lpse_crawler.spse.listing import (
@@ -38,8 +42,11 @@ from lpse_crawler.spse.pages import (
 from lpse_crawler.spse.registry import base_url_problem, load_registry, sync_registry
 from lpse_crawler.store import crawl_state, leases, tenders
 from lpse_crawler.store.crawl_state import InstanceHealth, Session
+from lpse_crawler.store.listing_schedule import Planner
 from lpse_crawler.store.models import Instance
 from lpse_crawler.store.schema import open_database
+
+DUE_POLL = 10.0  # seconds between two looks for listings falling due, in a scheduled run
 
 
 @dataclass
@@ -55,6 +62,8 @@ class KindCrawl:
     token_refreshed: bool = False
     seen: set[str] = field(default_factory=set)
     walks: dict[int, Walk] = field(default_factory=dict)  # fiscal year -> this cycle's read
+    found: dict[int, int] = field(default_factory=dict)  # fiscal year -> new packages listed
+    reported: set[int] = field(default_factory=set)  # fiscal years whose check is reported
 
     @property
     def listing_url(self) -> str:
@@ -68,8 +77,12 @@ class KindCrawl:
 class SpseSpider(scrapy.Spider):
     """Platform logic for SPSE 4.5; subclasses (or `-a instances=`) choose instances.
 
-    `-a instances=a,b` crawls those instances even when inactive; without it, every
-    active instance. `-a kinds=tender` limits the kinds (default: tender,nontender).
+    Without `-a instances=`, a run follows the crawl schedule (store/listing_schedule.py):
+    it checks the listings of active instances that are due, and keeps taking those that
+    fall due for LPSE_RUN_MINUTES. `-a instances=a,b` (or LPSE_SCHEDULE=0) checks every
+    listing of those instances (even inactive ones; or of every active instance) once.
+    Either way each check teaches the schedule. `-a kinds=tender` limits the kinds
+    (default: tender,nontender).
     """
 
     instance_codes: tuple[str, ...] = ()  # empty: every active instance
@@ -91,6 +104,11 @@ class SpseSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         open_database(crawler.settings.get("DATABASE_URL"))
         sync_registry(load_registry())
+        settings = crawler.settings
+        years = [int(y) for y in settings.getlist("LPSE_YEARS")]
+        spider.planner = Planner(limits(settings), [layout.kind for layout in spider.layouts], years)
+        spider.scheduled = not spider.instance_codes and settings.getbool("LPSE_SCHEDULE")
+        crawler.signals.connect(spider.keep_open, signals.spider_idle)
         return spider
 
     def selected_instances(self) -> list[Instance]:
@@ -108,58 +126,132 @@ class SpseSpider(scrapy.Spider):
         return list(query.where(Instance.active == True))  # noqa: E712
 
     async def start(self):
-        settings = self.crawler.settings
-        base_url = settings.get("LPSE_BASE_URL").rstrip("/")
-        years = [int(y) for y in settings.getlist("LPSE_YEARS")]
         self.details_left: dict[str, int] = {}
-        for instance in self._leased(self.selected_instances()):
-            self.health[instance.code] = InstanceHealth()
-            self.details_left[instance.code] = settings.getint("LPSE_MAX_DETAILS")
-            base = (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
-            problem = base_url_problem(base)
-            if problem:
-                self.fail_instance(instance.code, problem, "config")
-                continue
-            for layout in self.layouts:
-                try:
-                    state = KindCrawl(
-                        instance=instance.code,
-                        base=base,
-                        timezone=instance.timezone,
-                        layout=layout,
-                        years=years,
-                        session=crawl_state.load_session(instance.code, layout.kind),
-                    )
-                    request = self._session_or_page(state, 0, 0)
-                except Exception as exc:  # one instance never stops the others
-                    self.fail_instance(
-                        instance.code, f"could not start: {type(exc).__name__}: {exc}"[:300], "start"
-                    )
-                    continue
-                yield request
-
-    def _leased(self, instances: list[Instance]) -> list[Instance]:
-        """The instances this process may crawl: those no other live crawl holds a lease on.
-        Leases are renewed while the crawl runs and released when it closes."""
-        seconds = self.crawler.settings.getint("LPSE_LEASE_SECONDS")
+        self.active: set[tuple[str, str]] = set()  # (instance, kind) chains running
+        self.checked: dict[tuple[str, str, int], float] = {}  # listing -> when reported
         self.lease_owner = leases.new_owner()
-        held = leases.acquire([i.code for i in instances], self.lease_owner, seconds)
-        elsewhere = [i.code for i in instances if i.code not in held]
+        self.deadline = time.monotonic()
+        if self.scheduled:
+            minutes = self.crawler.settings.getfloat("LPSE_RUN_MINUTES")
+            self.deadline += minutes * 60
+            if minutes > 0:
+                self.logger.info(
+                    "Taking listings as they fall due for %g minutes (LPSE_RUN_MINUTES)", minutes
+                )
+                self._due_poll = LoopingCall(self.crawl_due)
+                self._due_poll.start(DUE_POLL, now=False)
+            for output in self.take_due():
+                yield output
+            return
+        years = self.planner.years
+        instances = self.selected_instances()
+        held = self._lease([i.code for i in instances])
+        for instance in instances:
+            if instance.code in held:
+                for output in self._chains(instance, {layout.kind: years for layout in self.layouts}):
+                    yield output
+
+    def take_due(self) -> list:
+        """Start the chains of the listings now due (the longest overdue first), on the
+        instances this process can lease, and not already running or just checked."""
+        now = time.monotonic()
+        wanted: dict[str, dict[str, list[int]]] = {}
+        for due in self.planner.due():
+            if (due.instance, due.kind) in self.active:
+                continue
+            if now - self.checked.get((due.instance, due.kind, due.year), -1e9) < 60:
+                continue  # its check is being written
+            wanted.setdefault(due.instance, {}).setdefault(due.kind, []).append(due.year)
+        held = self._lease(list(wanted))
+        instances = {i.code: i for i in Instance.select().where(Instance.code.in_(list(held)))}
+        output = []
+        for rank, code in enumerate(c for c in wanted if c in instances):
+            output += self._chains(instances[code], wanted[code], priority=-1 - rank)
+        if output:
+            self.crawler.stats.inc_value("lpse/listings_due", sum(len(y) for y in wanted.values()))
+        return output
+
+    def crawl_due(self) -> None:
+        """Every DUE_POLL seconds of a scheduled run: schedule the listings fallen due."""
+        if time.monotonic() >= self.deadline:
+            self._due_poll.stop()
+            return
+        try:
+            for output in self.take_due():
+                if isinstance(output, Request):
+                    self.crawler.engine.crawl(output)
+                else:  # a listing that failed before any request: record it
+                    self.planner.record(output.instance, output.kind, output.year, output.found)
+        except Exception as exc:  # the database: the run goes on with what it has
+            self.fail_storage("schedule", f"could not take due listings: {exc}"[:300], "schedule", exc)
+
+    def keep_open(self) -> None:
+        """A scheduled run stays open, waiting for listings to fall due, until its time is up."""
+        if self.scheduled and time.monotonic() < self.deadline:
+            raise DontCloseSpider
+
+    def _chains(self, instance: Instance, years_by_kind: dict[str, list[int]], priority: int = 0) -> list:
+        """The first request of each (instance, kind) chain over its fiscal years, or, when
+        the instance cannot be crawled, the failed checks to record."""
+        settings = self.crawler.settings
+        self.health.setdefault(instance.code, InstanceHealth())
+        if not any((instance.code, kind) in self.active for kind in years_by_kind):
+            self.details_left[instance.code] = settings.getint("LPSE_MAX_DETAILS")
+        base_url = settings.get("LPSE_BASE_URL").rstrip("/")
+        base = (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
+        problem = base_url_problem(base)
+        if problem:
+            self.fail_instance(instance.code, problem, "config")
+            return [
+                ListingChecked(instance.code, kind, year, None)
+                for kind, years in years_by_kind.items()
+                for year in years
+            ]
+        output = []
+        for layout in self.layouts:
+            if layout.kind not in years_by_kind:
+                continue
+            try:
+                state = KindCrawl(
+                    instance=instance.code,
+                    base=base,
+                    timezone=instance.timezone,
+                    layout=layout,
+                    years=years_by_kind[layout.kind],
+                    session=crawl_state.load_session(instance.code, layout.kind),
+                )
+                request = self._session_or_page(state, 0, 0)
+            except Exception as exc:  # one instance never stops the others
+                self.fail_instance(
+                    instance.code, f"could not start: {type(exc).__name__}: {exc}"[:300], "start"
+                )
+                continue
+            self.active.add((instance.code, layout.kind))
+            output.append(request.replace(priority=priority))
+        return output
+
+    def _lease(self, codes: list[str]) -> set[str]:
+        """The instances of `codes` this process may crawl: those no other live crawl holds
+        a lease on. Leases are renewed while the crawl runs and released when it closes."""
+        seconds = self.crawler.settings.getint("LPSE_LEASE_SECONDS")
+        held = leases.acquire(codes, self.lease_owner, seconds)
+        elsewhere = [code for code in codes if code not in held]
         if elsewhere:
             self.logger.info(
                 "%d instance(s) leased by another crawl, left to it: %s",
                 len(elsewhere),
                 ", ".join(elsewhere[:20]),
             )
-            self.crawler.stats.set_value("lpse/leased_elsewhere", len(elsewhere))
-        if seconds > 0:  # 0: leases end at once (one crawl process; in-process tests)
+            self.crawler.stats.inc_value("lpse/leased_elsewhere", len(elsewhere))
+        if seconds > 0 and not getattr(self, "_renewal", None):  # 0: leases end at once (tests)
             self._renewal = LoopingCall(leases.renew, self.lease_owner, seconds)
             self._renewal.start(seconds / 3, now=False)
-        return [i for i in instances if i.code in held]
+        return held
 
     def closed(self, reason: str) -> None:
-        if getattr(self, "_renewal", None) and self._renewal.running:
-            self._renewal.stop()
+        for loop in (getattr(self, "_renewal", None), getattr(self, "_due_poll", None)):
+            if loop is not None and loop.running:
+                loop.stop()
         if getattr(self, "lease_owner", None):
             try:
                 leases.release(self.lease_owner)
@@ -238,9 +330,11 @@ class SpseSpider(scrapy.Spider):
             return
         except MalformedPage as exc:
             self._fail(state, f"{state.layout.endpoint} {year}: {exc}", response.url, "malformed")
+            yield from self._chain_stopped(state)
             return
         step = state.walks[year].read(start, codes)
-        to_fetch, seen_again = self._sort_rows(state, rows)
+        to_fetch, seen_again, new = self._sort_rows(state, rows)
+        state.found[year] = state.found.get(year, 0) + new
         yield ListingPage(
             instance=state.instance,
             kind=state.layout.kind,
@@ -266,6 +360,8 @@ class SpseSpider(scrapy.Spider):
                 response.url,
                 step.outcome.value,
             )
+        read_on = step.outcome in (Outcome.DONE, Outcome.CAPPED)  # capped: due again soon, by what it found
+        yield self._checked(state, year, state.found.get(year, 0) if read_on else None)
         if year_index + 1 < len(state.years):
             yield self._page_request(state, year_index + 1, 0)
         else:
@@ -276,24 +372,27 @@ class SpseSpider(scrapy.Spider):
         state.session = None
         if state.token_refreshed:
             self._fail(state, f"{state.layout.endpoint}: {exc} after a fresh token", url, "token")
+            yield from self._chain_stopped(state)
             return
         state.token_refreshed = True
         self.crawler.stats.inc_value("lpse/token_refreshed")
         yield self._session_or_page(state, year_index, start)
 
-    def _sort_rows(self, state: KindCrawl, rows: list[ListingRow]) -> tuple[set[str], list[str]]:
-        """(codes of new or changed rows not fetched yet this cycle, codes of stored rows seen again)."""
+    def _sort_rows(self, state: KindCrawl, rows: list[ListingRow]) -> tuple[set[str], list[str], int]:
+        """(codes of new or changed rows not fetched yet this cycle, codes of stored rows seen
+        again, how many rows are packages never stored)."""
         kodes = [r.kode for r in rows]
         listed = tenders.listed_hashes(state.instance, state.layout.kind, kodes)
         elsewhere = tenders.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
-        to_fetch, seen_again = set(), []
+        to_fetch, seen_again, new = set(), [], 0
         for row in rows:
             if (listed.get(row.kode) or elsewhere.get(row.kode)) == row.row_hash:
                 seen_again.append(row.kode)
             elif row.kode not in state.seen:
                 state.seen.add(row.kode)
                 to_fetch.add(row.kode)
-        return to_fetch, seen_again
+                new += row.kode not in listed and row.kode not in elsewhere
+        return to_fetch, seen_again, new
 
     def _retry_pending(self, state: KindCrawl):
         max_attempts = self.crawler.settings.getint("LPSE_DETAIL_ATTEMPTS")
@@ -367,6 +466,24 @@ class SpseSpider(scrapy.Spider):
         """A listing or session request failed for good: this kind of this instance stops."""
         request = failure.request
         self._fail(request.meta["state"], describe_failure(failure), request.url, "http")
+        yield from self._chain_stopped(request.meta["state"])
+
+    # -- the schedule ---------------------------------------------------------------------
+
+    def _checked(self, state: KindCrawl, year: int, found: int | None) -> ListingChecked:
+        """Report one fiscal year's check (None: failed); the chain is no longer running
+        once every year of it is reported."""
+        state.reported.add(year)
+        self.checked[(state.instance, state.layout.kind, year)] = time.monotonic()
+        if state.reported >= set(state.years):
+            self.active.discard((state.instance, state.layout.kind))
+        return ListingChecked(state.instance, state.layout.kind, year, found)
+
+    def _chain_stopped(self, state: KindCrawl):
+        """The chain stopped on a failure: the years it did not check failed."""
+        for year in state.years:
+            if year not in state.reported:
+                yield self._checked(state, year, None)
 
     def on_detail_error(self, failure):
         yield from self._detail_failed(failure.request.meta, describe_failure(failure), failure.request.url)
@@ -404,6 +521,24 @@ class SpseSpider(scrapy.Spider):
             dont_filter=True,
             meta={"state": state, "instance": state.instance, "cookiejar": state.cookiejar, **meta},
         )
+
+
+def limits(settings) -> Limits:
+    """The schedule's budget and bounds from the LPSE_* settings."""
+    values = Limits(
+        requests_per_hour=settings.getfloat("LPSE_REQUESTS_PER_HOUR"),
+        min_wait=settings.getfloat("LPSE_MIN_WAIT_MINUTES") * 60,
+        max_wait=settings.getfloat("LPSE_MAX_WAIT_HOURS") * 3600,
+        max_wait_next_year=settings.getfloat("LPSE_NEXT_YEAR_HOURS") * 3600,
+    )
+    if min(values.requests_per_hour, values.min_wait, values.max_wait, values.max_wait_next_year) <= 0:
+        raise ValueError(
+            "LPSE_REQUESTS_PER_HOUR, LPSE_MIN_WAIT_MINUTES, LPSE_MAX_WAIT_HOURS and "
+            "LPSE_NEXT_YEAR_HOURS must be above 0"
+        )
+    if values.min_wait > values.max_wait:
+        raise ValueError("LPSE_MIN_WAIT_MINUTES must not be longer than LPSE_MAX_WAIT_HOURS")
+    return values
 
 
 WALK_STOPPED = {

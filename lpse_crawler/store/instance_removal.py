@@ -9,6 +9,7 @@ from lpse_crawler.store.models import (
     InstanceCycle,
     InstanceLease,
     ListingProgress,
+    ListingSchedule,
     PendingDetail,
     SpseSession,
     Tender,
@@ -49,7 +50,7 @@ def remove(code: str) -> dict[str, int]:
         Tender.update(instance_first_seen=other.scalar()).where(Tender.id == tender_id).execute()
     TenderListing.delete().where(TenderListing.instance == code).execute()
     packages = Tender.delete().where(Tender.id.in_(only_here)).execute()  # cascades to notifications
-    for model in (PendingDetail, SpseSession, ListingProgress, InstanceLease, InstanceCycle):
+    for model in (PendingDetail, SpseSession, ListingProgress, ListingSchedule, InstanceLease, InstanceCycle):
         model.delete().where(model.instance == code).execute()
     Instance.delete().where(Instance.code == code).execute()
     return {

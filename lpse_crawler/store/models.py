@@ -5,6 +5,7 @@ from peewee import (
     BooleanField,
     CharField,
     CompositeKey,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     TextField,
@@ -138,6 +139,26 @@ class ListingProgress(BaseModel):
         primary_key = CompositeKey("instance", "kind", "year")
 
 
+class ListingSchedule(BaseModel):
+    """When one listing (instance, kind, fiscal year) is checked next, and what its checks
+    have taught of its publishing (lpse_crawler/scheduling/policy.py)."""
+
+    instance = ForeignKeyField(Instance, column_name="instance", on_delete="CASCADE")
+    kind = CharField()
+    year = IntegerField()
+    found = FloatField(default=0.0)  # new packages found, decayed
+    hours = FloatField(default=0.0)  # hours observed, decayed
+    shape = JSONField(default=list)  # packages by local hour of the week (168), decayed
+    last_checked_at = AwareDateTimeField(null=True)
+    due_at = AwareDateTimeField(index=True)
+    target = FloatField(default=0.0)  # expected new packages the planned wait is for
+    failures = IntegerField(default=0)  # failed checks in a row
+    checks = IntegerField(default=0)  # checks so far
+
+    class Meta:
+        primary_key = CompositeKey("instance", "kind", "year")
+
+
 class InstanceLease(BaseModel):
     """Which crawl process holds an instance until when (see store/leases.py)."""
 
@@ -177,4 +198,5 @@ CRAWLER_MODELS = [
     InstanceLease,
     HostBudget,
     InstanceCycle,
+    ListingSchedule,
 ]

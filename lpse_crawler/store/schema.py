@@ -29,6 +29,7 @@ from lpse_crawler.store.models import (
     InstanceCycle,
     InstanceLease,
     ListingProgress,
+    ListingSchedule,
     Tender,
 )
 from lpse_crawler.usage import UsageDaily
@@ -127,6 +128,11 @@ MIGRATIONS = [
         12,
         "buttons on a notice, e.g. renew on a plan-end reminder (skipped where migration 2 made them)",
         lambda db: _add_column_once(db, Notification.buttons),
+    ),
+    (
+        13,
+        "a crawl schedule per listing (skipped where migration 1 made it)",
+        lambda db: db.create_tables([ListingSchedule], safe=True),
     ),
 ]
 LATEST = MIGRATIONS[-1][0]

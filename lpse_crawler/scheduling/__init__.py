@@ -1,0 +1,1 @@
+"""The crawl's timing: which listing to check when, within one request budget."""

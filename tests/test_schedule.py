@@ -1,0 +1,203 @@
+"""The crawl schedule: when each listing is checked (policy.py), kept in the database
+(store/listing_schedule.py), and followed by real scheduled crawls against the replay server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lpse_crawler.scheduling import policy
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.listing_schedule import Planner
+from lpse_crawler.store.models import Instance, ListingSchedule, Tender
+from lpse_crawler.store.schema import open_database
+from tests.conftest import run_crawl
+from tests.spse_replay import SpseReplayServer
+from tests.spse_replay.server import Fault
+
+LIMITS = policy.Limits(requests_per_hour=3000, min_wait=180, max_wait=3 * 3600, max_wait_next_year=24 * 3600)
+WIB, WIT = 7.0, 9.0
+
+
+def moment(text: str, offset: float = WIB) -> float:
+    """A local time (`2026-03-10 09:00`) in the zone `offset` hours ahead of UTC, as epoch seconds."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() - offset * 3600
+
+
+def learnt(rate_per_hour: float, offset: float = WIB, year: int = 2026, days: int = 28) -> policy.Listing:
+    """A listing observed for `days` publishing `rate_per_hour` on average, in the default shape."""
+    hours = days * 24.0
+    found = rate_per_hour * hours
+    shape = tuple(w / policy.WEEK_HOURS * found for w in policy.WORKING_WEEK)
+    return policy.Listing(offset, year, found=found, hours=hours, shape=shape, last_check=0.0)
+
+
+def wait_minutes(listing: policy.Listing, now: float, pace: float = 0.2) -> float:
+    return (policy.next_check(listing, now, pace, LIMITS).due - now) / 60
+
+
+# -- the policy --------------------------------------------------------------------------------
+
+
+def test_a_busy_listing_is_checked_within_minutes_a_quiet_one_far_less_often():
+    tuesday_morning = moment("2026-03-10 09:00")
+    busy = wait_minutes(learnt(2.0), tuesday_morning)
+    quiet = wait_minutes(learnt(0.01), tuesday_morning)
+    assert 3 <= busy <= 10
+    assert quiet >= 4 * busy
+    assert quiet <= policy.DAY_MAX_WAIT / 60  # still within the waking-hours ceiling
+
+
+def test_a_quiet_night_is_crossed_in_one_wait_and_the_ceiling_still_holds():
+    midnight = moment("2026-03-10 00:30")
+    assert wait_minutes(learnt(0.05), midnight) == pytest.approx(LIMITS.max_wait / 60)
+
+
+def test_the_night_ends_with_a_check_soon_after_office_hours_begin():
+    late = moment("2026-03-10 03:00")
+    due = policy.next_check(learnt(1.0), late, 0.2, LIMITS).due
+    local_hour = datetime.fromtimestamp(due + WIB * 3600, UTC).hour
+    assert 6 <= local_hour <= 7  # before the office opens at 07:30, not at 03:00 + 3 h blindly
+
+
+def test_local_hours_follow_the_instance_zone():
+    nine_wib = moment("2026-03-10 09:00", WIB)
+    assert policy.week_hour(nine_wib, WIB) == 24 + 9  # Tuesday 09:00
+    assert policy.week_hour(nine_wib, WIT) == 24 + 11  # the same moment is 11:00 in Jayapura
+
+
+def test_next_year_is_checked_daily_until_september_then_like_this_year():
+    march, november = moment("2026-03-10 10:00"), moment("2026-11-10 10:00")
+    assert wait_minutes(learnt(0.5, year=2027), march) == pytest.approx(24 * 60)
+    assert wait_minutes(learnt(0.5, year=2027), november) < 60
+
+
+def test_the_first_check_teaches_nothing_later_ones_count_what_they_found():
+    new = policy.Listing(WIB, 2026)
+    first = policy.observe(new, moment("2026-03-10 09:00"), 500)  # everything ever published
+    assert (first.found, first.hours, first.mean_rate) == (0.0, 0.0, new.mean_rate)
+    second = policy.observe(first, moment("2026-03-10 10:00"), 3)
+    assert second.found == 3 and second.hours == pytest.approx(1.0)
+    assert second.mean_rate > new.mean_rate
+    assert sum(second.shape) == pytest.approx(3.0)
+    assert second.shape[24 + 9] == pytest.approx(3.0)  # Tuesday 09:00-10:00 WIB
+
+
+def test_failures_back_off_doubling_up_to_the_ceiling():
+    now = moment("2026-03-10 10:00")
+    listing, waits = learnt(1.0), []
+    for _ in range(8):
+        listing = policy.after_failure(listing, now, LIMITS)
+        waits.append(listing.due - now)
+    assert waits[:3] == [360, 720, 1440]
+    assert max(waits) == LIMITS.max_wait and listing.failures == 8
+    assert policy.observe(listing, now + 60, 0).failures == 0
+
+
+def test_the_pace_spends_the_budget_and_no_more():
+    now = moment("2026-03-10 10:00")
+    fleet = [learnt(rate) for rate in (0.002, 0.01, 0.05, 0.2, 0.5) for _ in range(100)]
+    for budget in (1500.0, 3000.0):
+        limits = policy.Limits(budget, 180, 3 * 3600, 24 * 3600)
+        pace = policy.pace(fleet, now, limits)
+        checks = sum(3600 / (policy.next_check(listing, now, pace, limits).due - now) for listing in fleet)
+        details = sum(policy.DETAIL_REQUESTS * policy.rate_at(listing, now) for listing in fleet)
+        assert checks + details == pytest.approx(budget, rel=0.05)
+
+
+# -- the schedule in the database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def planner(database):
+    sync_registry(load_registry())
+    Instance.update(active=False).where(Instance.code.not_in(["kemkes", "jayapurakota"])).execute()
+    return Planner(LIMITS, ["tender"], [2026])
+
+
+def test_listings_never_checked_are_due_first(planner):
+    planner.record("kemkes", "tender", 2026, 0)
+    due = planner.due()
+    assert [(d.instance, d.kind, d.year) for d in due] == [("jayapurakota", "tender", 2026)]
+
+
+def test_a_check_is_saved_with_its_next_check_and_a_failure_backs_off(planner):
+    now = utcnow()
+    planner.record("kemkes", "tender", 2026, 0, now)
+    planner.record("kemkes", "tender", 2026, 4, now + timedelta(hours=1))
+    row = ListingSchedule.get(ListingSchedule.instance == "kemkes")
+    assert (row.checks, row.found, row.failures) == (2, 4, 0)
+    assert now + timedelta(hours=1, minutes=3) <= row.due_at <= now + timedelta(hours=4)
+    planner.record("kemkes", "tender", 2026, None, now + timedelta(hours=2))
+    row = ListingSchedule.get(ListingSchedule.instance == "kemkes")
+    assert row.failures == 1 and row.due_at == now + timedelta(hours=2, minutes=6)
+    assert planner.due(now + timedelta(hours=2, minutes=7))[-1].instance == "kemkes"
+
+
+# -- scheduled crawls, real processes --------------------------------------------------------------
+
+ACTIVE = ["kemkes", "jakarta"]
+
+
+@pytest.fixture
+def fleet(database_url):
+    """A replay server for two active instances (every other one of the registry disabled)."""
+    open_database(database_url)
+    sync_registry(load_registry())
+    Instance.update(active=False).where(Instance.code.not_in(ACTIVE)).execute()
+    with SpseReplayServer(ACTIVE, rows_per_kind=5) as server:
+        yield server
+
+
+def scheduled_crawl(server, database_url, **env):
+    result = run_crawl(server.base_url, database_url, [], **env)
+    assert result.returncode == 0, result.log[-3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_a_scheduled_run_checks_only_what_is_due(fleet, database_url):
+    scheduled_crawl(fleet, database_url)  # never checked: everything is due
+    assert ListingSchedule.select().count() == len(ACTIVE) * 2 * 2
+    assert Tender.select().count() == len(ACTIVE) * 2 * 5
+
+    before = fleet.count()
+    scheduled_crawl(fleet, database_url)  # checked a moment ago: nothing is due
+    assert fleet.count() == before
+
+    (package,) = fleet.dataset.publish("jakarta", "tender", 1, year=2026)
+    ListingSchedule.update(due_at=utcnow() - timedelta(seconds=1)).where(
+        ListingSchedule.instance == "jakarta", ListingSchedule.kind == "tender", ListingSchedule.year == 2026
+    ).execute()
+    before = fleet.count()
+    scheduled_crawl(fleet, database_url)
+    assert fleet.count() - before == 1 + 2  # its listing page, then the new package's two tabs
+    assert Tender.get(Tender.kode == package.kode).instance_first_seen_id == "jakarta"
+    row = ListingSchedule.get(
+        ListingSchedule.instance == "jakarta", ListingSchedule.kind == "tender", ListingSchedule.year == 2026
+    )
+    assert (row.checks, row.found) == (2, 1)  # the second run did not check it
+    assert row.due_at > utcnow()
+
+
+@pytest.mark.slow
+def test_a_run_keeps_taking_listings_as_they_fall_due(fleet, database_url):
+    scheduled_crawl(fleet, database_url)
+    (package,) = fleet.dataset.publish("kemkes", "nontender", 1, year=2026)
+    listing = (ListingSchedule.instance == "kemkes") & (ListingSchedule.kind == "nontender")
+    ListingSchedule.update(due_at=utcnow() + timedelta(seconds=5)).where(
+        listing, ListingSchedule.year == 2026
+    ).execute()
+    result = scheduled_crawl(fleet, database_url, LPSE_RUN_MINUTES="0.4")
+    assert "Taking listings as they fall due for 0.4 minutes" in result.log
+    assert Tender.select().where(Tender.kode == package.kode).exists()
+
+
+@pytest.mark.slow
+def test_a_failed_check_is_retried_sooner_than_a_quiet_listing(fleet, database_url):
+    fleet.faults["jakarta"] = Fault("http500")
+    result = run_crawl(fleet.base_url, database_url, [], LPSE_RETRY_TIMES="0")
+    assert result.returncode == 3  # the instance failed: cron mails it
+    failed = ListingSchedule.select().where(ListingSchedule.instance == "jakarta")
+    assert {row.failures for row in failed} == {1}
+    assert all(row.due_at <= utcnow() + timedelta(minutes=6) for row in failed)
