@@ -1,4 +1,7 @@
-"""Print the benchmarks' figures: `python -m bench [store|requests|freshness|matching|sender|soak|parsers]`."""
+"""Print the benchmarks' figures.
+
+`python -m bench [store|requests|freshness|matching|sender|soak|parsers]` (default: all).
+"""
 
 import sys
 

@@ -8,10 +8,11 @@ functions here, each only the rows of its channel.
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, TextField, chunked, fn
 
@@ -23,11 +24,13 @@ from lpse_crawler.store.database import (
     AwareDateTimeField,
     BaseModel,
     JSONField,
+    database,
     is_postgres,
     utcnow,
     write_transaction,
 )
 from lpse_crawler.store.models import Tender
+from lpse_crawler.store.statements import execute_many, insert_sql
 
 
 class Status(StrEnum):
@@ -80,36 +83,56 @@ class Notification(BaseModel):
 def enqueue(tender_id: int, matches: list[Match]) -> int:
     """Queue one notification per subscriber among `matches`; returns how many were new.
 
-    Several filters of one subscriber make one notification that remembers them all; a
-    tender already queued for a subscriber (crawled again, listed elsewhere) is skipped.
+    Several filters of one subscriber make one notification that remembers them all (ids
+    sorted, words each once, in order); a tender already queued for a subscriber (crawled
+    again, listed elsewhere) is skipped. A package may fit a thousand filters or more: one
+    cached statement is run for every row.
     """
-    by_subscriber: dict[int, tuple[list[int], list[str]]] = {}
-    for match in matches:
-        filter_ids, words = by_subscriber.setdefault(match.filter.subscriber_id, ([], []))
-        filter_ids.append(match.filter.id)
-        words.extend(w for w in match.words if w not in words)
-    if not by_subscriber:
+    rows = _notification_rows(tender_id, matches)
+    if not rows:
         return 0
-    now = utcnow()
-    rows = [
-        {
-            "subscriber": subscriber_id,
-            "tender": tender_id,
-            "filter_ids": sorted(filter_ids),
-            "matched_words": words,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for subscriber_id, (filter_ids, words) in by_subscriber.items()
-    ]
     with write_transaction():
-        before = Notification.select().where(Notification.tender == tender_id).count()
-        for batch in chunked(rows, 500):  # SQLite caps the variables of one statement
-            Notification.insert_many(batch).on_conflict_ignore().execute()
-        queued = Notification.select().where(Notification.tender == tender_id).count() - before
+        queued = execute_many(_enqueue_sql(database.param), rows)
         usage.count("notifications_queued", queued)
     return queued
+
+
+def _notification_rows(tender_id: int, matches: list[Match]) -> list[tuple]:
+    """One row of `_enqueue_sql` parameters per subscriber, in the database's form."""
+    first: dict[int, Match] = {}  # each subscriber's first match
+    more: dict[int, list[Match]] = {}  # and its others (few subscribers have any)
+    for match in matches:
+        subscriber_id = match.filter.subscriber_id
+        if subscriber_id in first:
+            more.setdefault(subscriber_id, []).append(match)
+        else:
+            first[subscriber_id] = match
+    now = Notification.created_at.db_value(utcnow())
+    words_json: dict[tuple[str, ...], str] = {}  # few distinct: each serialised once
+    rows = []
+    for subscriber_id, match in first.items():
+        if subscriber_id in more:
+            ids = json_int_list(sorted([match.filter.id, *(m.filter.id for m in more[subscriber_id])]))
+            words = tuple(w for m in (match, *more[subscriber_id]) for w in m.words)
+        else:
+            ids, words = f"[{match.filter.id:d}]", tuple(match.words)
+        if words not in words_json:
+            words_json[words] = Notification.matched_words.db_value(list(dict.fromkeys(words)))
+        rows.append((subscriber_id, tender_id, ids, words_json[words], now, now, now))
+    return rows
+
+
+def json_int_list(numbers: list[int]) -> str:
+    """What JSONField.db_value writes for a list of ints (json.dumps), for less: their repr."""
+    return repr([int(n) for n in numbers])
+
+
+@cache
+def _enqueue_sql(p: str) -> str:
+    names = ("subscriber", "tender", "filter_ids", "matched_words")
+    names += ("next_attempt_at", "created_at", "updated_at")
+    constants = (("status", f"'{Status.QUEUED}'"), ("channel", f"'{Channel.TELEGRAM}'"), ("attempts", "0"))
+    return insert_sql(Notification, names, p, " ON CONFLICT DO NOTHING", constants)
 
 
 BROADCAST_HEADING = "<b>Pengumuman Pantau LPSE</b>\n"
@@ -151,36 +174,52 @@ class Claim:
     attempts: int
 
 
-def claim(
-    limit: int, chat_busy: Callable[[int], bool] = lambda chat: False, channel: Channel = Channel.TELEGRAM
-) -> list[Claim]:
-    """Claim up to `limit` due notifications of `channel` whose subscriber it reaches, oldest
-    first, at most one per chat and none to a chat for which `chat_busy` says it must wait."""
+def claim(limit: int, busy: Collection[int] = (), channel: Channel = Channel.TELEGRAM) -> list[Claim]:
+    """Claim up to `limit` due notifications of `channel` whose subscriber it reaches: the
+    oldest of each chat, oldest first, none to a chat in `busy` (chat ids the caller must not
+    send to yet) nor to one with a claim still unmarked (by any sender), so one chat's backlog
+    never holds back the others and a chat has at most one send in flight."""
+    in_flight = Notification.select(Notification.subscriber).where(
+        Notification.status == Status.SENDING, Notification.channel == channel
+    )
+    firsts = (  # each chat's oldest due notification (the index on status, next_attempt_at)
+        Notification.select(fn.MIN(Notification.id).alias("first"), Notification.subscriber)
+        .where(
+            Notification.status == Status.QUEUED,
+            Notification.channel == channel,
+            Notification.next_attempt_at <= utcnow(),
+            Notification.subscriber.not_in(in_flight),
+        )
+        .group_by(Notification.subscriber)
+        .alias("firsts")
+    )
+    oldest = (
+        Subscriber.select(firsts.c.first)
+        .join(firsts, on=(firsts.c.subscriber_id == Subscriber.id))
+        .where(Subscriber.status.in_(REACHABLE[channel]))
+        .order_by(firsts.c.first)
+        .limit(limit)
+    )
+    if busy:
+        oldest = oldest.where(Subscriber.chat_id.not_in(list(busy)))
+    candidates = [first for (first,) in oldest.tuples()]  # read before taking the write lock
+    if not candidates:
+        return []
     now = utcnow()
-    with write_transaction():
+    with write_transaction():  # what another sender claimed meanwhile is left out here
         rows = (
             Notification.select(Notification.id, Notification.attempts, Subscriber.id, Subscriber.chat_id)
             .join(Subscriber)
             .where(
+                Notification.id.in_(candidates),
                 Notification.status == Status.QUEUED,
-                Notification.channel == channel,
-                Notification.next_attempt_at <= now,
-                Subscriber.status.in_(REACHABLE[channel]),
+                Notification.subscriber.not_in(in_flight),
             )
             .order_by(Notification.id)
-            .limit(limit * 4)
         )
         if is_postgres():  # SQLite's BEGIN IMMEDIATE already keeps two senders apart
             rows = rows.for_update(of=Notification, skip_locked=True)
-        chosen, chats = [], set()
-        for row in rows:
-            chat = row.subscriber.chat_id
-            if chat in chats or chat_busy(chat):
-                continue
-            chats.add(chat)
-            chosen.append(Claim(row.id, row.subscriber.id, chat, row.attempts + 1))
-            if len(chosen) == limit:
-                break
+        chosen = [Claim(row.id, row.subscriber.id, row.subscriber.chat_id, row.attempts + 1) for row in rows]
         if chosen:
             Notification.update(
                 status=Status.SENDING, claimed_at=now, attempts=Notification.attempts + 1

@@ -6,18 +6,26 @@ between leaves the mark, and the next crawl finishes those packages first.
 """
 
 from datetime import datetime
+from functools import cache
+from types import SimpleNamespace
 
 from lpse_crawler.matching.fit import tender_facts
-from lpse_crawler.matching.index import FilterIndex
+from lpse_crawler.matching.index import FilterIndex, Match
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
-from lpse_crawler.store.database import utcnow, write_transaction
-from lpse_crawler.store.models import Tender, TenderListing
+from lpse_crawler.store.database import database, utcnow, write_transaction
+from lpse_crawler.store.models import Tender
 
 
 def unmatched() -> list[int]:
     """Ids of packages stored but not matched yet (a crash came between the two)."""
     return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending == True).tuples()]  # noqa: E712
+
+
+# What matching reads of a stored package (by field name).
+_READ = ("nama", "instansi", "kategori", "kind", "kbli", "kualifikasi_usaha", "hps", "pagu", "hps_listing")
+_READ += ("deadline", "first_seen_at")
+_CONVERTED = ("kbli", "deadline", "first_seen_at")  # stored as text; the others as they are read
 
 
 def match_tender(
@@ -26,18 +34,23 @@ def match_tender(
     """Queue one notification per fitting subscriber and clear the mark; returns how many
     were queued. A filter never receives a package stored before the filter was saved, and
     nobody one whose bid deadline has passed by `now` (it is not new to anyone)."""
-    tender = Tender.get_by_id(tender_id)
-    if is_closed(tender, now or utcnow()):
-        with write_transaction():
-            Tender.update(match_pending=False).where(Tender.id == tender.id).execute()
+    tender, instances = _read_tender(tender_id)
+    fitting = [] if is_closed(tender, now or utcnow()) else _fitting(index, geography, tender, instances)
+    if not fitting:
+        _clear_mark(tender_id)  # one statement: a transaction of its own
         return 0
-    listings = TenderListing.select(TenderListing.instance).where(TenderListing.tender == tender)
-    instances = {code for (code,) in listings.tuples()}
-    provinces = {geography.province_of[c] for c in instances if c in geography.province_of}
+    with write_transaction():
+        queued = enqueue(tender_id, fitting)
+        _clear_mark(tender_id)
+    return queued
+
+
+def _fitting(index: FilterIndex, geography: InstanceGeography, tender, instances: set[str]) -> list[Match]:
+    """The matches of filters saved before the package was first stored."""
     facts = tender_facts(
         nama=tender.nama,
         instances=instances,
-        provinces=provinces,
+        provinces={geography.province_of[c] for c in instances if c in geography.province_of},
         instansi=tender.instansi,
         kategori=tender.kategori,
         kind=tender.kind,
@@ -47,17 +60,44 @@ def match_tender(
         pagu=tender.pagu,
         hps_listing=tender.hps_listing,
     )
-    fitting = [m for m in index.match(facts) if existed_before(m.filter, tender.first_seen_at)]
-    with write_transaction():
-        queued = enqueue(tender.id, fitting) if fitting else 0
-        Tender.update(match_pending=False).where(Tender.id == tender.id).execute()
-    return queued
+    seen = tender.first_seen_at
+    return [m for m in index.match(facts) if m.filter.created_at is None or m.filter.created_at <= seen]
 
 
-def is_closed(tender: Tender, now: datetime) -> bool:
+def _read_tender(tender_id: int) -> tuple[SimpleNamespace, set[str]]:
+    """The columns matching reads (converted by their peewee fields) and the instances
+    listing the package."""
+    row = database.execute_sql(_read_sql(database.param), (tender_id,)).fetchone()
+    if row is None:
+        raise Tender.DoesNotExist(f"no tender {tender_id}")
+    tender = SimpleNamespace(**dict(zip(_READ, row, strict=True)))
+    for name in _CONVERTED:
+        setattr(tender, name, Tender._meta.fields[name].python_value(getattr(tender, name)))
+    listings = database.execute_sql(_listings_sql(database.param), (tender_id,))
+    return tender, {code for (code,) in listings}
+
+
+def _clear_mark(tender_id: int) -> None:
+    params = (Tender.match_pending.db_value(False), Tender.updated_at.db_value(utcnow()), tender_id)
+    database.execute_sql(_clear_sql(database.param), params)
+
+
+@cache
+def _read_sql(p: str) -> str:
+    columns = ", ".join(f'"{Tender._meta.fields[name].column_name}"' for name in _READ)
+    return f'SELECT {columns} FROM "tender" WHERE "id" = {p}'
+
+
+@cache
+def _listings_sql(p: str) -> str:
+    return f'SELECT "instance" FROM "tender_listing" WHERE "tender_id" = {p}'
+
+
+@cache
+def _clear_sql(p: str) -> str:
+    return f'UPDATE "tender" SET "match_pending" = {p}, "updated_at" = {p} WHERE "id" = {p}'
+
+
+def is_closed(tender: Tender | SimpleNamespace, now: datetime) -> bool:
     """Whether the package's bid deadline has passed (a package without one is open)."""
     return tender.deadline is not None and tender.deadline <= now
-
-
-def existed_before(compiled, moment) -> bool:
-    return compiled.created_at is None or compiled.created_at <= moment

@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from peewee import chunked
+from functools import cache
 
 from lpse_crawler.spse.coverage import Coverage, Run
-from lpse_crawler.store.database import upsert, utcnow, write_transaction
+from lpse_crawler.store.database import database, upsert, utcnow, write_transaction
 from lpse_crawler.store.models import Instance, InstanceCycle, ListingProgress, PendingDetail, SpseSession
+from lpse_crawler.store.statements import execute_many, insert_sql
 
 GIVE_UP_DELAY = timedelta(days=1)  # a package over LPSE_DETAIL_ATTEMPTS is still tried this often
 CYCLES_KEPT = 50  # crawl cycles of history kept per instance (`instances history`)
@@ -73,19 +73,21 @@ def save_coverage(instance: str, kind: str, year: int, coverage: Coverage) -> bo
 
 def queue_details(instance: str, kind: str, rows: list[tuple[str, list]]) -> None:
     """Queue listing rows whose detail pages are to fetch (a row already queued keeps its
-    failure count and takes the newer cells)."""
+    failure count and takes the newer cells): one cached statement run for every row."""
     if not rows:
         return
-    now = utcnow()
-    values = [
-        {"instance": instance, "kind": kind, "kode": kode, "row": cells, "created_at": now, "updated_at": now}
-        for kode, cells in rows
-    ]
-    for batch in chunked(values, 100):
-        PendingDetail.insert_many(batch).on_conflict(
-            conflict_target=[PendingDetail.instance, PendingDetail.kind, PendingDetail.kode],
-            preserve=[PendingDetail.row],
-        ).execute()
+    now = PendingDetail.created_at.db_value(utcnow())
+    as_json = PendingDetail.row.db_value
+    values = [(instance, kind, kode, as_json(cells), now, now) for kode, cells in rows]
+    with write_transaction():
+        execute_many(_queue_sql(database.param), values)
+
+
+@cache
+def _queue_sql(p: str) -> str:
+    names = ("instance", "kind", "kode", "row", "created_at", "updated_at")
+    conflict = ' ON CONFLICT ("instance", "kind", "kode") DO UPDATE SET "row" = excluded."row"'
+    return insert_sql(PendingDetail, names, p, conflict, (("attempts", "0"), ("last_error", "''")))
 
 
 def pending_rows(instance: str, kind: str, max_attempts: int) -> list[list]:

@@ -1,7 +1,8 @@
 """Tender storage: upsert by (kind, kode), listings per instance, stage history.
 
 `upsert_tender` runs once per crawled package, so it writes through cached SQL (with
-peewee's own field conversions) instead of building a 35-column query per call.
+peewee's own field conversions, and the moment of the write converted once) instead of
+building a 35-column query per call.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from functools import cache
 from lpse_crawler.items import TenderItem
 from lpse_crawler.store.database import database, utcnow, write_transaction
 from lpse_crawler.store.models import Tender, TenderListing, TenderStage
+from lpse_crawler.store.statements import insert_sql
 
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
 # The url names the slug it was first seen under: the same package under another slug is
@@ -39,42 +41,48 @@ def upsert_tender(item: TenderItem) -> Outcome:
     """Insert or update one package in one transaction: its row, its listing here, its stage
     history, its place in the detail queue (done), and its "to match" mark when it is new
     or newly listed here. Sets `item.to_match` to the tender ids the match stage must see."""
-    now = utcnow()
-    stamps = {"created_at": now, "updated_at": now}
+    stamp = Tender.updated_at.db_value(utcnow())  # every moment written here: converted once
     columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
-    columns |= {"content_hash": content_hash(item), "last_seen_at": now, "updated_at": now}
+    columns["content_hash"] = content_hash(item)
     with write_transaction():
-        new = columns | {"instance_first_seen": item.instance, "first_seen_at": now, "match_pending": True}
-        inserted = _execute(Tender, "insert_new", new | stamps).fetchone()  # no race between crawlers
-        if inserted is not None:
-            tender_id = inserted[0]
-            _execute(
-                TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap, "seen_at": now} | stamps
-            )
-            outcome = Outcome.NEW
-        else:
-            tender_id, stored_hash, stored_stage = database.execute_sql(
-                _select_sql(database.param), (item.kind, item.kode)
-            ).fetchone()
-            if stored_hash == columns["content_hash"]:
-                columns = {"last_seen_at": now, "listing_hash": item.listing_hash}
-                outcome = Outcome.UNCHANGED
-            else:
-                columns.pop("url")
-                outcome = Outcome.UPDATED
-                if stored_stage != item.tahap:
-                    stage = {"tender": tender_id, "tahap": item.tahap, "seen_at": now}
-                    _execute(TenderStage, "insert", stage | stamps)
-        listing = {"tender": tender_id, "instance": item.instance, "first_seen_at": now}
-        cursor = _execute(TenderListing, "insert_ignore", listing | stamps)
+        tender_id, outcome, changes, moments = _store_row(item, columns, stamp)
+        listing = {"tender": tender_id, "instance": item.instance}
+        stamps = {"first_seen_at": stamp, "created_at": stamp, "updated_at": stamp}
+        cursor = _execute(TenderListing, "insert_ignore", listing, stamps)
         item.newly_listed = outcome is not Outcome.NEW and database.rows_affected(cursor) > 0
         if item.newly_listed:
-            columns["match_pending"] = True
+            changes["match_pending"] = True
         if outcome is not Outcome.NEW:
-            _execute(Tender, "update", columns, where_id=tender_id)
+            _execute(Tender, "update", changes, moments, where_id=tender_id)
+        # A package fetched from the queue leaves it here; with nothing queued this writes no page.
         database.execute_sql(_unqueue_sql(database.param), (item.instance, item.kind, item.kode))
     item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
     return outcome
+
+
+def _store_row(item: TenderItem, columns: dict, stamp: str) -> tuple[int, Outcome, dict, dict]:
+    """Insert the package's row and first stage when it is new; else add its stage if that
+    changed and say what to update: (id, outcome, values to update, moments to update)."""
+    stamps = {"created_at": stamp, "updated_at": stamp}
+    new = columns | {"instance_first_seen": item.instance, "match_pending": True}
+    seen = stamps | {"first_seen_at": stamp, "last_seen_at": stamp}
+    inserted = _execute(Tender, "insert_new", new, seen).fetchone()  # no race between crawlers
+    if inserted is not None:
+        _execute(
+            TenderStage, "insert", {"tender": inserted[0], "tahap": item.tahap}, stamps | {"seen_at": stamp}
+        )
+        return inserted[0], Outcome.NEW, {}, {}
+    tender_id, stored_hash, stored_stage = database.execute_sql(
+        _select_sql(database.param), (item.kind, item.kode)
+    ).fetchone()
+    if stored_hash == columns["content_hash"]:
+        return tender_id, Outcome.UNCHANGED, {"listing_hash": item.listing_hash}, {"last_seen_at": stamp}
+    if stored_stage != item.tahap:
+        _execute(
+            TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap}, stamps | {"seen_at": stamp}
+        )
+    columns.pop("url")
+    return tender_id, Outcome.UPDATED, columns, {"last_seen_at": stamp, "updated_at": stamp}
 
 
 @cache
@@ -87,29 +95,32 @@ def _select_sql(p: str) -> str:
     return f"SELECT id, content_hash, tahap FROM tender WHERE kind = {p} AND kode = {p}"
 
 
+_TAILS = {
+    "insert": "",
+    "insert_ignore": " ON CONFLICT DO NOTHING",
+    "insert_new": " ON CONFLICT (kind, kode) DO NOTHING RETURNING id",
+}
+
+
 @cache
 def _statement(model, verb: str, names: tuple[str, ...], p: str) -> str:
     """INSERT (plain, ignoring conflicts, or new only, returning the id) or UPDATE-by-id SQL, built
     once per shape and parameter style (a process may use SQLite and PostgreSQL)."""
-    table = model._meta.table_name
+    if verb != "update":
+        return insert_sql(model, names, p, _TAILS[verb])
     cols = [model._meta.fields[name].column_name for name in names]
-    if verb == "update":
-        return f"UPDATE {table} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
-    suffix = {
-        "insert": "",
-        "insert_ignore": " ON CONFLICT DO NOTHING",
-        "insert_new": " ON CONFLICT (kind, kode) DO NOTHING RETURNING id",
-    }
-    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([p] * len(cols))}){suffix[verb]}"
+    return f"UPDATE {model._meta.table_name} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
 
 
-def _execute(model, verb: str, values: dict, where_id: int | None = None):
-    """Run a cached statement with each value converted by its peewee field."""
-    names = tuple(values)
-    params = [model._meta.fields[name].db_value(values[name]) for name in names]
+def _execute(model, verb: str, values: dict, converted: dict, where_id: int | None = None):
+    """Run a cached statement with `values` converted by their peewee fields, then the
+    values of `converted` (already in their database form)."""
+    fields = model._meta.fields
+    params = [fields[name].db_value(value) for name, value in values.items()]
+    params += converted.values()
     if where_id is not None:
         params.append(where_id)
-    return database.execute_sql(_statement(model, verb, names, database.param), params)
+    return database.execute_sql(_statement(model, verb, (*values, *converted), database.param), params)
 
 
 def listed_hashes(instance: str, kind: str, kodes: list[str]) -> dict[str, str]:
