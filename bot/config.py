@@ -16,11 +16,13 @@ class BotConfig:
     token: str
     api_url: str
     admin_ids: frozenset[int]
-    rate_per_second: float  # all chats together (Telegram allows about 30)
+    rate_per_second: float  # all chats together, in any 1.05 s (Telegram allows about 30 a second)
     per_chat_interval: float  # seconds between two messages to one chat
     max_attempts: int  # network errors before a notification is marked dead
     claim_lease: float  # seconds after which a claimed, unmarked notification is taken back
     payment_info: str
+    in_flight: int  # sends in flight at once, so Telegram's round trip does not cap the rate
+    group_per_minute: float  # messages a minute to one group chat (a negative chat id)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "BotConfig":
@@ -36,7 +38,7 @@ class BotConfig:
         except ValueError as exc:
             raise ConfigError("BOT_ADMIN_IDS must be comma-separated Telegram chat ids") from exc
         try:
-            return cls(
+            built = cls(
                 token=token,
                 api_url=config.get("TELEGRAM_API_URL", env).rstrip("/"),
                 admin_ids=admins,
@@ -45,9 +47,19 @@ class BotConfig:
                 max_attempts=config.get("SENDER_MAX_ATTEMPTS", env),
                 claim_lease=config.get("SENDER_CLAIM_LEASE", env),
                 payment_info=config.get("PAYMENT_INFO", env),
+                in_flight=config.get("SENDER_IN_FLIGHT", env),
+                group_per_minute=config.get("SENDER_GROUP_PER_MINUTE", env),
             )
         except config.ConfigError as exc:
             raise ConfigError(str(exc)) from exc
+        for name, value in (
+            ("SENDER_RATE", built.rate_per_second),
+            ("SENDER_IN_FLIGHT", built.in_flight),
+            ("SENDER_GROUP_PER_MINUTE", built.group_per_minute),
+        ):
+            if value <= 0:
+                raise ConfigError(f"{name}={value} must be more than 0")
+        return built
 
 
 class TokenRedactor(logging.Filter):

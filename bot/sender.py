@@ -1,7 +1,16 @@
 """The outbox sender: Telegram I/O and pacing over the outbox's state machine (outbox.py).
 
-- about `rate_per_second` messages overall and one per `per_chat_interval` to a chat;
-- HTTP 429: wait `retry_after` (kept in bot_state, so a restart waits too);
+- several sends in flight at once (`in_flight` threads doing only the HTTP), so Telegram's
+  round trip does not cap the rate; one loop keeps the pace, claims, renders and marks, so
+  the database is used from one thread only; the next batch is claimed while the last
+  sends of one are still in flight;
+- at most `rate_per_second` sends in any 1.05 s, through one token bucket that catches up
+  after slow answers; one message per `per_chat_interval` to a chat and `group_per_minute`
+  a minute to a group (bot/pacing.py);
+- each claim takes the oldest due notification of every chat that may get one now (or
+  within READY_WITHIN), so one chat's backlog never holds back the others;
+- HTTP 429: wait `retry_after` (kept in bot_state, so a restart waits too); claims not yet
+  sent are given back untried, sends in flight marked by their answers;
 - HTTP 403 (bot blocked): the subscriber is marked blocked and skipped from then on;
 - network errors and 5xx: retried with exponential backoff, then marked dead with the error;
 - a crash leaves rows 'sending': after `claim_lease` they are queued again and counted as
@@ -10,30 +19,67 @@
 
 import logging
 import time
+from concurrent import futures
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
+from peewee import JOIN, InterfaceError
 from telebot import TeleBot, types
 from telebot.apihelper import ApiTelegramException
 
 from bot.config import BotConfig, redact
+from bot.pacing import ChatPace, Pace
 from bot.render import render_notification
 from lpse_crawler import outbox
 from lpse_crawler.outbox import Claim, Notification
 from lpse_crawler.people.models import BotState, Filter
-from lpse_crawler.store.database import upsert, utcnow, write_transaction
+from lpse_crawler.store.database import STORAGE_ERRORS, upsert, utcnow, write_transaction
+from lpse_crawler.store.models import Tender
 
 log = logging.getLogger(__name__)
 PAUSE_KEY = "sender.paused_until"
 BACKOFF_BASE, BACKOFF_MAX = 5.0, 3600.0  # seconds
 PERMANENT = {400}  # bad request (chat not found, unparsable text): retrying cannot help
+# A chat whose wait ends this soon is claimed already, its claim waiting while others go:
+# claims come about once a second, and a chat with a backlog then gets one a second, not
+# one every other claim.
+READY_WITHIN = 1.0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed notification rendered, ready to go."""
+
+    claim: Claim
+    text: str
+    keyboard: types.InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one send, and when: Telegram's message, or the exception."""
+
+    message: types.Message | None
+    error: Exception | None
+    at: float
 
 
 class Sender:
+    """Drains the outbox to Telegram (see the module docstring).
+
+    `clock` and `sleep` may be replaced (tests): a send then takes no time on that clock, so
+    the sender lets every send in flight come back before it sleeps.
+    """
+
     def __init__(self, bot: TeleBot, config: BotConfig, clock=time.monotonic, sleep=time.sleep):
         self.bot, self.config, self.clock, self.sleep = bot, config, clock, sleep
-        self.last_sent: dict[int, float] = {}
-        self.next_slot = 0.0
+        self.pace = Pace(config.rate_per_second, burst=config.in_flight)
+        self.chats = ChatPace(config.per_chat_interval, config.group_per_minute)
+        self.pool = futures.ThreadPoolExecutor(config.in_flight, thread_name_prefix="sender-http")
+        self.flying: dict[futures.Future, Claim] = {}  # sends in flight, marked as they come back
+        self.left_over: list[tuple[Claim, Answer | None]] = []  # unmarked (None: unsent) after an error
+        self.virtual_time = sleep is not time.sleep
 
     # -- state ------------------------------------------------------------------------------
 
@@ -60,21 +106,16 @@ class Sender:
     # -- claim and send ------------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Claim]:
-        """Claim up to `limit` due notifications, at most one per chat, none to a chat just served."""
-        clock = self.clock()
-        interval = self.config.per_chat_interval
-        return outbox.claim(limit, lambda chat: clock - self.last_sent.get(chat, -1e9) < interval)
+        """Claim up to `limit` due notifications, the oldest of each chat that may get one
+        within READY_WITHIN seconds (its claim waits while others go)."""
+        self._tidy()
+        return outbox.claim(limit, self.chats.busy(self.clock(), READY_WITHIN))
 
     def drain_once(self) -> int:
-        """Send one batch; returns how many notifications were handled."""
+        """Claim one batch and send it; returns how many notifications were handled."""
         if self.paused_for() > 0:
             return 0
-        claims = self.claim(self.batch_size)
-        for position, claim in enumerate(claims):
-            if not self.deliver(claim):
-                self.release([c.notification_id for c in claims[position + 1 :]])
-                return position + 1
-        return len(claims)
+        return self.send(self.claim(self.batch_size))
 
     @property
     def batch_size(self) -> int:
@@ -86,48 +127,140 @@ class Sender:
     def release(self, ids: list[int]) -> None:
         outbox.release(ids)
 
-    def deliver(self, claim: Claim) -> bool:
-        """Send one claimed notification and mark it; False when the batch must stop (429)."""
-        notification = Notification.get_or_none(Notification.id == claim.notification_id)
-        if notification is None:  # the subscriber was erased meanwhile
-            return True
-        names = [
-            f.name for f in Filter.select(Filter.name).where(Filter.id.in_(notification.filter_ids or []))
-        ]
-        text = render_notification(notification, names)
-        keyboard = None
-        if notification.buttons:
-            keyboard = types.InlineKeyboardMarkup()
-            for label, data in notification.buttons:
-                keyboard.add(types.InlineKeyboardButton(label, callback_data=data))
-        self._wait_turn(claim.chat_id)
+    def send(self, claims: list[Claim], finish: bool = True) -> int:
+        """Send `claims`, oldest first among those whose chat may get one now, up to
+        `in_flight` at once, each when the pace allows, marking each (and any still in flight
+        from before) as its answer comes; after a 429 the rest are given back untried.
+        `finish=False` returns once the last is sent, its answer marked by the next call.
+        Returns how many were handled (sent, failed, or found erased)."""
+        waiting, handled = list(claims), 0
+        try:
+            while waiting or (finish and self.flying):
+                if not self._collect():  # a 429: give the rest back
+                    self.release([c.notification_id for c in waiting])
+                    waiting = []
+                wait = None  # until a send comes back
+                if waiting and len(self.flying) < self.config.in_flight:
+                    now = self.clock()
+                    wait, ready = min((self.chats.wait(c.chat_id, now), n) for n, c in enumerate(waiting))
+                    wait = max(wait, self.pace.wait(now))
+                    if not wait:
+                        handled += 1
+                        outgoing = self._compose(waiting[ready])  # None: nothing to send
+                        del waiting[ready]
+                        if outgoing:
+                            self.pace.took(self.clock())
+                            self.flying[self.pool.submit(self._post, outgoing)] = outgoing.claim
+                        continue
+                self._wait(wait)
+        except BaseException:
+            self._abandon(waiting)
+            raise
+        return handled
+
+    def finish(self) -> None:
+        """Let every send in flight come back, and mark it."""
+        self.send([])
+
+    def _collect(self) -> bool:
+        """Mark the sends that came back; False when one met a 429."""
+        go_on = True
+        for future in [f for f in self.flying if f.done()]:
+            claim = self.flying.pop(future)
+            try:
+                go_on = self._settle(claim, future.result()) and go_on
+            except BaseException:
+                self.left_over.append((claim, future.result()))
+                raise
+        return go_on
+
+    def _wait(self, seconds: float | None) -> None:
+        """Let `seconds` pass (None: until a send comes back), less when a send comes back."""
+        if self.virtual_time:  # a send takes none of this clock's time: all come back first
+            futures.wait(self.flying)
+            if seconds:
+                self.sleep(seconds)
+        elif self.flying:
+            futures.wait(self.flying, timeout=seconds, return_when=futures.FIRST_COMPLETED)
+        elif seconds:
+            self.sleep(seconds)
+
+    def _abandon(self, unsent: list[Claim]) -> None:
+        """After an error in the loop (the caller logs it): give back what was not sent and
+        mark what was, now or, when the database is down, before the next claim."""
+        self.left_over += [(claim, None) for claim in unsent]
+        for future in futures.as_completed(list(self.flying)):
+            self.left_over.append((self.flying.pop(future), future.result()))
+        try:
+            self._tidy()
+        except Exception as exc:  # one line: the caller logs the traceback
+            log.error("%d claims to give back or mark later: %s", len(self.left_over), exc)
+
+    def _tidy(self) -> None:
+        """Give back the claims and mark the sends an error in the loop left behind."""
+        if unsent := [claim.notification_id for claim, answer in self.left_over if answer is None]:
+            self.release(unsent)
+            self.left_over = [(claim, answer) for claim, answer in self.left_over if answer is not None]
+        while self.left_over:
+            self._settle(*self.left_over[0])
+            self.left_over.pop(0)
+
+    def _compose(self, claim: Claim) -> Outgoing | None:
+        """The message for a claim; None when there is nothing to send (erased meanwhile, or
+        it cannot be rendered: that is recorded on its row like a failed send)."""
+        try:
+            notification = (  # its tender in the same query
+                Notification.select(Notification, Tender)
+                .join(Tender, JOIN.LEFT_OUTER)
+                .where(Notification.id == claim.notification_id)
+                .get_or_none()
+            )
+            if notification is None:  # the subscriber was erased meanwhile
+                return None
+            names = []
+            if filter_ids := notification.filter_ids:
+                names = [f.name for f in Filter.select(Filter.name).where(Filter.id.in_(filter_ids))]
+            keyboard = None
+            if notification.buttons:
+                keyboard = types.InlineKeyboardMarkup()
+                for label, data in notification.buttons:
+                    keyboard.add(types.InlineKeyboardButton(label, callback_data=data))
+            return Outgoing(claim, render_notification(notification, names), keyboard)
+        except (*STORAGE_ERRORS, InterfaceError):
+            raise  # the database, not this notification: the loop logs it and tries again
+        except Exception as exc:
+            log.exception("Cannot render notification %d", claim.notification_id)
+            self._retry_or_dead(claim, f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _post(self, outgoing: Outgoing) -> Answer:
+        """The HTTP request, in a worker thread; no database here."""
         try:
             message = self.bot.send_message(
-                claim.chat_id,
-                text,
+                outgoing.claim.chat_id,
+                outgoing.text,
                 parse_mode="HTML",
                 disable_web_page_preview=True,
-                reply_markup=keyboard,
+                reply_markup=outgoing.keyboard,
                 timeout=15,
             )
-        except ApiTelegramException as exc:
-            return self._api_error(claim, exc)
-        except requests.RequestException as exc:
-            self._retry_or_dead(claim, f"{type(exc).__name__}: {exc}")
-            return True
-        self.last_sent[claim.chat_id] = self.clock()
-        outbox.mark_sent(claim.notification_id, message.message_id)
-        return True
+        except Exception as exc:  # judged by the loop, which owns the database
+            return Answer(None, exc, self.clock())
+        return Answer(message, None, self.clock())
 
-    def _wait_turn(self, chat_id: int) -> None:
-        now = self.clock()
-        wait = max(
-            self.next_slot - now, self.last_sent.get(chat_id, -1e9) + self.config.per_chat_interval - now
-        )
-        if wait > 0:
-            self.sleep(wait)
-            now = self.clock()
-        self.next_slot = max(now, self.next_slot) + 1 / self.config.rate_per_second
+    def _settle(self, claim: Claim, answer: Answer) -> bool:
+        """Mark a claim by its answer; False when sending must stop (429)."""
+        error = answer.error
+        if error is None:
+            self.chats.answered(claim.chat_id, answer.at)
+            outbox.mark_sent(claim.notification_id, answer.message.message_id)
+            return True
+        if isinstance(error, ApiTelegramException):
+            return self._api_error(claim, error)
+        if not isinstance(error, requests.RequestException):
+            log.error("Sending notification %d failed unexpectedly", claim.notification_id, exc_info=error)
+        self._retry_or_dead(claim, f"{type(error).__name__}: {error}")
+        return True
 
     def _api_error(self, claim: Claim, exc: ApiTelegramException) -> bool:
         if exc.error_code == 429:
@@ -167,7 +300,8 @@ class Sender:
         )
 
     def run(self, stop, idle_wait: float = 0.5) -> None:
-        """Drain until `stop` (a threading.Event) is set; one failure never stops the loop."""
+        """Drain until `stop` (a threading.Event) is set; one failure never stops the loop.
+        The next batch is claimed while the last sends of one are still in flight."""
         last_reclaim = 0.0
         while not stop.is_set():
             try:
@@ -176,9 +310,15 @@ class Sender:
                     last_reclaim = self.clock()
                 paused = self.paused_for()
                 if paused > 0:
+                    self.finish()
                     stop.wait(min(paused, 5))
-                elif not self.drain_once():
+                elif not self.send(self.claim(self.batch_size), finish=False):
+                    self.finish()
                     stop.wait(idle_wait)
             except Exception:
                 log.exception("Sender loop error; continuing")
                 stop.wait(1)
+        try:
+            self.finish()
+        finally:
+            self.pool.shutdown()

@@ -1,6 +1,7 @@
 """A loopback Telegram Bot API: getUpdates, sendMessage, sendDocument, sendPhoto, copyMessage,
 forwardMessage, answerCallbackQuery, editMessageText, getMe; private chats, groups and channels,
-photos, documents and replies; scripted 429, 403, 5xx and slow answers; HTML checked as Telegram does."""
+photos, documents and replies; scripted 429, 403, 5xx and slow answers; a simulated round trip
+(`round_trip`, waited before each answer: a request counts when it arrives); HTML checked as Telegram does."""
 
 import contextlib
 import html
@@ -55,6 +56,8 @@ class TelegramEmulator(LoopbackServer):
         # sendMessage, sendPhoto, copyMessage, forwardMessage: ("429", seconds) | ("500",) | ("slow", seconds)
         self.faults: deque = deque()
         self.messages: dict[tuple[int, int], dict] = {}  # (chat, message id) -> every message pushed
+        self.round_trip = 0.0  # seconds every call takes, as the network to Telegram would
+        self.in_flight = self.in_flight_peak = 0  # calls being answered now, and at most
         super().__init__(self._handler())
 
     @property
@@ -240,7 +243,16 @@ class TelegramEmulator(LoopbackServer):
                 params |= emulator._body_params(self.headers.get("Content-Type", ""), body)
                 if prefix != f"bot{emulator.token}":
                     return self._answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                status, payload = emulator.call(method, params)
+                with emulator.lock:
+                    emulator.in_flight += 1
+                    emulator.in_flight_peak = max(emulator.in_flight_peak, emulator.in_flight)
+                try:
+                    status, payload = emulator.call(method, params)
+                    if emulator.round_trip:  # the network's whole delay, there and back
+                        time.sleep(emulator.round_trip)
+                finally:
+                    with emulator.lock:
+                        emulator.in_flight -= 1
                 self._answer(status, payload)
 
             def _answer(self, status: int, payload: dict) -> None:
