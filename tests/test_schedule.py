@@ -1,6 +1,8 @@
 """The crawl schedule: when each listing is checked (policy.py), kept in the database
 (store/listing_schedule.py), and followed by real scheduled crawls against the replay server."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from lpse_crawler.store.database import utcnow
 from lpse_crawler.store.listing_schedule import Planner
 from lpse_crawler.store.models import Instance, ListingSchedule, Tender
 from lpse_crawler.store.schema import open_database
-from tests.conftest import run_crawl
+from tests.conftest import ROOT, crawl_environment, run_crawl
 from tests.spse_replay import SpseReplayServer
 from tests.spse_replay.server import Fault
 
@@ -201,3 +203,26 @@ def test_a_failed_check_is_retried_sooner_than_a_quiet_listing(fleet, database_u
     failed = ListingSchedule.select().where(ListingSchedule.instance == "jakarta")
     assert {row.failures for row in failed} == {1}
     assert all(row.due_at <= utcnow() + timedelta(minutes=6) for row in failed)
+
+
+@pytest.mark.slow
+def test_the_operator_can_check_every_listing_due_or_not(fleet, database_url):
+    scheduled_crawl(fleet, database_url)
+    environment = crawl_environment(fleet.base_url, database_url)
+
+    def cli_crawl(*options: str) -> tuple[int, str]:
+        before = fleet.count()
+        done = subprocess.run(
+            [sys.executable, "cli.py", "crawl", *options],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return fleet.count() - before, done.stderr
+
+    spent, log = cli_crawl("--minutes", "0.1")  # waits 6 s for listings to fall due: none do
+    assert spent == 0 and "Taking listings as they fall due for 0.1 minutes" in log
+    spent, _ = cli_crawl("--every-listing")
+    assert spent == len(ACTIVE) * 2 * 2  # one listing page each, due or not

@@ -225,6 +225,9 @@ class SpseSpider(scrapy.Spider):
                 self.fail_instance(
                     instance.code, f"could not start: {type(exc).__name__}: {exc}"[:300], "start"
                 )
+                output += [
+                    ListingChecked(instance.code, layout.kind, y, None) for y in years_by_kind[layout.kind]
+                ]
                 continue
             self.active.add((instance.code, layout.kind))
             output.append(request.replace(priority=priority))
