@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lpse_crawler.items import TenderItem
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.index import CompiledFilter, FilterIndex, Match
 from lpse_crawler.matching.saved_filters import InstanceGeography
@@ -21,22 +20,10 @@ from lpse_crawler.store.database import database, utcnow, write_transaction
 from lpse_crawler.store.models import PendingDetail, Tender
 from lpse_crawler.store.tenders import upsert_tender
 from lpse_crawler.usage import UsageDaily
+from tests.test_store import ITEM as STORED
 
-ITEM = TenderItem(
-    instance="kemkes",
-    kind="tender",
-    kode="10102584000",
-    nama="Penyediaan BMHP Skrining Gagal Ginjal Kronik Tahap II",
-    instansi="Kementerian Kesehatan",
-    satker=None,
-    kategori="Pengadaan Barang",
-    tahun_anggaran=[2025],
-    metode="Tender Cepat",
-    tahap="Pengumuman Pascakualifikasi",
-    url="https://spse.inaproc.id/kemkes/lelang/10102584000/pengumumanlelang",
-    listing_hash="h1",
-    deadline=datetime(2099, 3, 1, 15, tzinfo=ZoneInfo("Asia/Jakarta")),
-)
+# the stored package of test_store, its deadline still ahead (a closed one matches nobody)
+ITEM = replace(STORED, satker=None, deadline=datetime(2099, 3, 1, 15, tzinfo=ZoneInfo("Asia/Jakarta")))
 
 
 @pytest.fixture(autouse=True)
