@@ -182,8 +182,9 @@ class SpseSpider(scrapy.Spider):
                     self.crawler.engine.crawl(output)
                 else:  # a listing that failed before any request: record it
                     self.planner.record(output.instance, output.kind, output.year, output.found)
-        except Exception as exc:  # the database: the run goes on with what it has
-            self.fail_storage("schedule", f"could not take due listings: {exc}"[:300], "schedule", exc)
+        except Exception as exc:  # the database: the run goes on with what it has, then exits 4
+            self.logger.error("Could not take the listings falling due: %s", exc, exc_info=exc)
+            self.crawler.stats.inc_value("lpse/errors/storage")
 
     def keep_open(self) -> None:
         """A scheduled run stays open, waiting for listings to fall due, until its time is up."""
