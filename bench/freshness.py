@@ -115,7 +115,6 @@ class Outcome:
     requests: int  # during the measured day
     unfound: int
     cpu: float
-    listings: list[int]  # the listing of each delay
 
 
 def simulate(fleet: list[SimListing], arrivals, strategy: str) -> Outcome:
@@ -126,7 +125,7 @@ def simulate(fleet: list[SimListing], arrivals, strategy: str) -> Outcome:
     for listing in fleet:
         listing.published = []
         listing.state = policy.Listing(listing.offset, listing.year)
-    delays, culprits, requests, next_arrival = [], [], 0, 0
+    delays, requests, next_arrival = [], 0, 0
     now = START
 
     def check(index: int) -> None:
@@ -140,9 +139,7 @@ def simulate(fleet: list[SimListing], arrivals, strategy: str) -> Outcome:
         if day_start <= now < day_end:
             requests += cost
         now += cost / BUDGET
-        late = [now - moment for moment in found if day_start <= moment < day_end]
-        delays.extend(late)
-        culprits.extend([index] * len(late))
+        delays.extend(now - moment for moment in found if day_start <= moment < day_end)
         listing.state = policy.observe(listing.state, now, len(found))
 
     if strategy == "fixed":
@@ -175,7 +172,7 @@ def simulate(fleet: list[SimListing], arrivals, strategy: str) -> Outcome:
             heapq.heappush(due, (listing.state.due, index))
     unfound = sum(1 for listing in fleet for moment in listing.published if day_start <= moment < day_end)
     unfound += sum(1 for moment, _ in arrivals[next_arrival:] if day_start <= moment < day_end)
-    return Outcome(delays, requests, unfound, time.process_time() - cpu, culprits)
+    return Outcome(delays, requests, unfound, time.process_time() - cpu)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -6,8 +6,10 @@ policy.next_check plans for its stored state, to the second."""
 from datetime import timedelta
 from pathlib import Path
 
-from lpse_crawler import config
+from scrapy.settings import Settings
+
 from lpse_crawler.scheduling import policy
+from lpse_crawler.spiders.spse import limits as spider_limits
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import database, utcnow
 from lpse_crawler.store.listing_schedule import to_listing
@@ -25,12 +27,9 @@ def check_real_run(tmp: Path) -> str:
     sync_registry(load_registry())
     Instance.update(active=False).where(Instance.code.not_in(ACTIVE)).execute()
     database.close()
-    limits = policy.Limits(
-        requests_per_hour=config.get("LPSE_REQUESTS_PER_HOUR"),
-        min_wait=config.get("LPSE_MIN_WAIT_MINUTES") * 60,
-        max_wait=config.get("LPSE_MAX_WAIT_HOURS") * 3600,
-        max_wait_next_year=config.get("LPSE_NEXT_YEAR_HOURS") * 3600,
-    )
+    settings = Settings()
+    settings.setmodule("lpse_crawler.settings")  # what the crawl reads, from the same env
+    limits = spider_limits(settings)
     env = {"LPSE_YEARS": "2026,2027"}
     with SpseReplayServer(ACTIVE, rows_per_kind=5) as server:
         for step in range(3):

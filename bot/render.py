@@ -8,6 +8,7 @@ from lpse_crawler.outbox import Missed, Notification
 from lpse_crawler.rupiah import format_rupiah
 from lpse_crawler.store.database import WIB, utcnow
 from lpse_crawler.store.models import Instance, Tender
+from lpse_crawler.tanggal import waktu
 
 MAX_MESSAGE = 4096
 # Caps on free-text fields, in characters before escaping; halved until the message fits.
@@ -33,8 +34,6 @@ EVALUATION = [
     ("sistem umur ekonomis", "Umur Ekonomis"),
 ]
 SUMMARY_ITEMS = 20  # packages listed in one "while you were away" summary; the rest counted
-ZONE_NAMES = {7: "WIB", 8: "WITA", 9: "WIT"}  # UTC offset in hours -> Indonesian zone
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
 
 
 def rupiah(amount: int | None) -> str:
@@ -43,12 +42,7 @@ def rupiah(amount: int | None) -> str:
 
 
 def local_time(moment) -> str:
-    if moment is None:
-        return "lihat jadwal"
-    offset = moment.utcoffset()
-    hours = offset.total_seconds() / 3600 if offset is not None else None
-    zone = ZONE_NAMES.get(hours, moment.strftime("UTC%z"))
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year} {moment:%H:%M} {zone}"
+    return "lihat jadwal" if moment is None else waktu(moment)
 
 
 def days_left(deadline: datetime | None, now: datetime) -> str:

@@ -12,13 +12,12 @@ from lpse_crawler.rupiah import format_rupiah
 from lpse_crawler.spse.errors import MalformedPage
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.spse.values import parse_datetime, squeeze
+from lpse_crawler.tanggal import waktu
 
 Moment = datetime | str | None  # aware datetime; the site's text where it did not parse; None: no date
 Party = tuple[str, int | None]  # (name, amount in whole rupiah)
 # The kinds of change, in the order changes() reports them.
 KINDS = ("batal", "gagal", "ulang", "stage_advanced", "schedule_moved", "winner", "contract")
-ZONE_NAMES = {7: "WIB", 8: "WITA", 9: "WIT"}  # UTC offset in hours -> Indonesian zone
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
 KEY_DIGEST_CHARS = 20  # hex characters of the digest in Change.key
 FLAG_TEXTS = {  # badge -> its line; also the order changes() reports badges in
     "batal": "Paket dibatalkan (Batal)",
@@ -221,11 +220,7 @@ def _when(moment: Moment, zone: str) -> str:
     """`12 Mar 2026 15:00 WIB` in `zone`; the site's text escaped; `-` for no date."""
     if not isinstance(moment, datetime):
         return _escape(moment or "-")
-    local = moment.astimezone(ZoneInfo(zone)) if moment.tzinfo else moment
-    offset = local.utcoffset()
-    hours = offset.total_seconds() / 3600 if offset is not None else None
-    label = ZONE_NAMES.get(hours, local.strftime("UTC%z")) if offset is not None else ""
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} {local:%H:%M} {label}".rstrip()
+    return waktu(moment.astimezone(ZoneInfo(zone)) if moment.tzinfo else moment)
 
 
 def _escape(text: str | None) -> str:

@@ -111,7 +111,7 @@ class Listing:
         a package published early or late, or by a listing whose hours are not learnt
         yet, does not wait for the next morning's first check."""
         weight = self.weight(hour)
-        return max(weight, DAY_FLOOR) if 6 <= hour % 24 < 21 else weight
+        return max(weight, DAY_FLOOR) if awake(hour) else weight
 
     @cached_property
     def weights(self) -> tuple[float, ...]:
@@ -136,6 +136,11 @@ def utc_offset(zone: str) -> float:
 def week_hour(moment: float, utc_offset: float) -> int:
     """The local hour of the week of `moment`, Monday 00:00-01:00 being 0."""
     return int((moment / HOUR + utc_offset + _EPOCH_MONDAY) // 1) % WEEK_HOURS
+
+
+def awake(hour: int) -> bool:
+    """Whether a local week hour lies in waking hours (06:00-21:00)."""
+    return 6 <= hour % 24 < 21
 
 
 def rate_at(listing: Listing, moment: float) -> float:
@@ -215,15 +220,15 @@ def next_check(listing: Listing, now: float, pace: float, limits: Limits) -> Lis
         return replace(listing, due=now + max_wait(listing, now, limits), target=goal)
     per_second = listing.mean_rate / HOUR
     longest = max_wait(listing, now, limits)
-    expected, elapsed, awake, wait = 0.0, 0.0, 0.0, longest
+    expected, elapsed, waking, wait = 0.0, 0.0, 0.0, longest
     for seconds, hour in _segments(listing, now, now + longest):
         speed = per_second * listing.planning_weight(hour)
         if speed > 0 and expected + speed * seconds >= goal:
             wait = elapsed + (goal - expected) / speed
-        if 6 <= hour % 24 < 21:
-            if awake + seconds >= DAY_MAX_WAIT:
-                wait = min(wait, elapsed + DAY_MAX_WAIT - awake)
-            awake += seconds
+        if awake(hour):
+            if waking + seconds >= DAY_MAX_WAIT:
+                wait = min(wait, elapsed + DAY_MAX_WAIT - waking)
+            waking += seconds
         if wait < longest:
             break
         expected += speed * seconds
@@ -253,7 +258,7 @@ def pace(listings: list[Listing], now: float, limits: Limits) -> float:
         if next_year_quiet(listing, now):
             fixed += HOUR / max_wait(listing, now, limits)
             continue
-        slowest = HOUR / (DAY_MAX_WAIT if 6 <= hour % 24 < 21 else max_wait(listing, now, limits))
+        slowest = HOUR / (DAY_MAX_WAIT if awake(hour) else max_wait(listing, now, limits))
         rows.append((now_rate, listing.mean_rate**SPREAD, slowest))
     fastest = HOUR / limits.min_wait
     room = limits.requests_per_hour - details - fixed

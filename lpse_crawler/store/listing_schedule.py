@@ -57,18 +57,15 @@ class Planner:
         self.limits, self.kinds, self.years = limits, kinds, years
         self.pace_value, self.paced_at = 1.0, float("-inf")
 
-    def _zones(self, codes: list[str] | None = None) -> dict[str, str]:
+    def _zones(self) -> dict[str, str]:
+        """{code: zone} of the active instances."""
         query = Instance.select(Instance.code, Instance.timezone).where(Instance.active == True)  # noqa: E712
-        if codes is not None:
-            query = Instance.select(Instance.code, Instance.timezone).where(Instance.code.in_(codes))
         return dict(query.tuples())
 
-    def _rows(self, codes: list[str] | None = None) -> dict[tuple[str, str, int], ListingSchedule]:
+    def _rows(self) -> dict[tuple[str, str, int], ListingSchedule]:
         query = ListingSchedule.select().where(
             ListingSchedule.kind.in_(self.kinds), ListingSchedule.year.in_(self.years)
         )
-        if codes is not None:
-            query = query.where(ListingSchedule.instance.in_(codes))
         return {(r.instance_id, r.kind, r.year): r for r in query}
 
     def pace(self, now: float) -> float:
