@@ -61,7 +61,7 @@ REACHABLE = {
 class Notification(BaseModel):
     """The outbox: one tender (or one broadcast `body`) for one subscriber, once."""
 
-    subscriber = ForeignKeyField(Subscriber, backref="notifications", on_delete="CASCADE")
+    subscriber = ForeignKeyField(Subscriber, backref="notifications", on_delete="CASCADE", index=False)
     tender = ForeignKeyField(Tender, null=True, on_delete="CASCADE")
     body = TextField(null=True)  # a service announcement instead of a tender
     status = CharField(default=Status.QUEUED)

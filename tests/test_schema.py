@@ -6,7 +6,7 @@ import pytest
 
 from lpse_crawler.store.database import connect_database, database
 from lpse_crawler.store.models import Instance
-from lpse_crawler.store.schema import LATEST, SchemaVersion, migrate, open_database
+from lpse_crawler.store.schema import LATEST, REDUNDANT_INDEXES, SchemaVersion, migrate, open_database
 
 
 def test_fresh_database_is_at_the_latest_version(database):
@@ -64,3 +64,34 @@ def test_a_database_from_before_later_tables_migrates(database_path):
     db = open_database(f"sqlite:///{database_path}")
     assert {"instance_lease", "host_budget", "instance_cycle", "key_check"} <= set(db.get_tables())
     assert SchemaVersion.select().order_by(SchemaVersion.version.desc()).scalar() == LATEST
+
+
+def index_sql(db) -> dict[str, str]:
+    """Each index's definition, without the quotes and `;` one backend adds."""
+    tables = ("tender", "tender_listing", "pending_detail", "notification")
+    return {
+        i.name: (i.sql or "").replace('"', "").rstrip(";") for table in tables for i in db.get_indexes(table)
+    }
+
+
+@pytest.mark.sqlite_only
+def test_a_database_from_before_lean_indexes_loses_those_another_key_covers(database_path):
+    db = connect_database(f"sqlite:///{database_path}")
+    migrate(db, target=13)
+    for name, table, column in [  # as the models of version 13 made them
+        ("tender_listing_tender_id", "tender_listing", "tender_id"),
+        ("pending_detail_instance", "pending_detail", "instance"),
+        ("notification_subscriber_id", "notification", "subscriber_id"),
+    ]:
+        db.execute_sql(f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
+    db.execute_sql('DROP INDEX "tender_match_pending"')
+    db.execute_sql('CREATE INDEX "tender_match_pending" ON "tender" ("match_pending")')
+    database.close()
+    db = open_database(f"sqlite:///{database_path}")
+    indexes = index_sql(db)
+    assert not set(REDUNDANT_INDEXES) & set(indexes)
+    assert indexes["tender_match_pending"].endswith("WHERE match_pending")  # the marked only
+
+
+def test_the_to_match_index_holds_only_marked_packages(database):
+    assert index_sql(database)["tender_match_pending"].endswith("WHERE match_pending")

@@ -72,17 +72,21 @@ class Tender(BaseModel):
     last_seen_at = AwareDateTimeField(default=utcnow)
     # Set in the transaction that stores the package or a new listing of it; cleared in the
     # one that queues its notifications. A crash between the two leaves the mark, and the
-    # next crawl matches the package first (see alerts.py).
-    match_pending = BooleanField(default=False, index=True)
+    # next crawl matches the package first (see alerts.py). Its index holds only the marked
+    # (a handful), so storing and unmarking a package touch a small tree.
+    match_pending = BooleanField(default=False)
 
     class Meta:
         indexes = ((("kind", "kode"), True),)
 
 
+Tender.add_index(Tender.index(Tender.match_pending, where=Tender.match_pending))
+
+
 class TenderListing(BaseModel):
     """A package seen in one instance's listing (one package can be on several)."""
 
-    tender = ForeignKeyField(Tender, backref="listings", on_delete="CASCADE")
+    tender = ForeignKeyField(Tender, backref="listings", on_delete="CASCADE", index=False)  # key leads
     instance = ForeignKeyField(Instance, column_name="instance")
     first_seen_at = AwareDateTimeField(default=utcnow)
 
@@ -102,7 +106,7 @@ class PendingDetail(BaseModel):
     """A listing row whose detail pages are still to fetch: queued when its listing page is
     read, deleted in the transaction that stores the package, retried until then."""
 
-    instance = ForeignKeyField(Instance, column_name="instance")
+    instance = ForeignKeyField(Instance, column_name="instance", index=False)  # the unique key leads
     kind = CharField()
     kode = CharField()
     row = JSONField()  # the raw listing cells
