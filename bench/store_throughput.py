@@ -125,7 +125,8 @@ def open_pipelines(crawler: Crawler) -> list:
 
 
 def run_pipelines(pages, crawler: Crawler) -> list[TenderItem]:
-    """Every item through every pipeline; returns the stored items."""
+    """Every item through every pipeline, then each closed as at the crawl's end; returns
+    the stored items."""
     chain = open_pipelines(crawler)
     stored = []
     for page, raws in pages:
@@ -133,6 +134,9 @@ def run_pipelines(pages, crawler: Crawler) -> list[TenderItem]:
             for pipeline in chain:
                 item = pipeline.process_item(item)
             stored.append(item)
+    for pipeline in chain:
+        if hasattr(pipeline, "close_spider"):
+            pipeline.close_spider()
     return [item for item in stored if isinstance(item, TenderItem)]
 
 
@@ -147,7 +151,7 @@ def check(items: list[TenderItem]) -> list[str]:
     problems += [f"{table}: {n:,} rows, not {len(items):,}" for table, n in counts.items() if n != len(items)]
     if left := PendingDetail.select().count():
         problems.append(f"{left:,} rows left in the detail queue")
-    if marked := Tender.select().where(Tender.match_pending == True).count():  # noqa: E712
+    if marked := Tender.select().where(Tender.match_pending).count():
         problems.append(f"{marked:,} packages left marked to match")
     if outcomes := Counter(item.stored_as for item in items) - Counter(new=len(items)):
         problems.append(f"outcomes other than new: {dict(outcomes)}")

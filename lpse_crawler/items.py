@@ -58,6 +58,7 @@ class TenderItem:
     stored_as: str = ""  # set by the store stage: 'new' | 'updated' | 'unchanged'
     newly_listed: bool = False  # set by the store stage: stored before, first seen on `instance`
     to_match: list[int] = field(default_factory=list)  # set by the store stage: tender ids to match
+    first_seen_at: datetime | None = None  # set by the store stage when new: the moment stored
 
 
 @dataclass

@@ -159,6 +159,7 @@ class MatchPipeline(CrawlerPipeline):
     """
 
     def open_spider(self):
+        self.unmarks = alerts.Unmarks()
         self.index, self.geography = load_index()
         log.info("Matching against %d active filters", self.index.size)
         try:
@@ -176,12 +177,20 @@ class MatchPipeline(CrawlerPipeline):
             log.warning("Matched %d packages an earlier crawl stored but did not match", len(leftover))
             self.crawler.stats.set_value("lpse/matched_leftover", len(leftover))
 
+    def close_spider(self):
+        try:
+            self.unmarks.flush()
+        except Exception as exc:  # the marks stay: the next crawl matches those packages again
+            log.exception("Could not unmark %d matched packages: %s", len(self.unmarks.ids), exc)
+            self.crawler.stats.inc_value("lpse/errors/storage")
+
     def handle(self, item):
+        new = item if getattr(item, "stored_as", "") == Outcome.NEW else None
         for tender_id in getattr(item, "to_match", ()):
-            self._match(tender_id)
+            self._match(tender_id, new)
         return item
 
-    def _match(self, tender_id: int) -> None:
-        queued = alerts.match_tender(self.index, self.geography, tender_id)
+    def _match(self, tender_id: int, new: TenderItem | None = None) -> None:
+        queued = alerts.match_tender(self.index, self.geography, tender_id, unmarks=self.unmarks, new=new)
         if queued:
             self.crawler.stats.inc_value("lpse/notifications_queued", queued)

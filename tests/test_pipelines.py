@@ -4,6 +4,7 @@ instance's health. Packages are the recorded non-tender 11002302000 (tests/test_
 
 import asyncio
 import dataclasses
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -105,6 +106,21 @@ def store(pipelines, item: TenderItem) -> TenderItem:
     return pipelines["StorePipeline"].process_item(item)
 
 
+@contextmanager
+def read_only_database():
+    """Every write fails inside, as on a full disk."""
+    read_only, writable = (
+        ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
+        if is_postgres()
+        else ("PRAGMA query_only = 1", "PRAGMA query_only = 0")
+    )
+    database.execute_sql(read_only)
+    try:
+        yield
+    finally:
+        database.execute_sql(writable)
+
+
 # -- listing pages -------------------------------------------------------------------------------
 
 
@@ -197,6 +213,7 @@ def test_a_new_package_is_stored_unqueued_and_marked_to_match(crawler, pipelines
     item = store(pipelines, normalise(raw_package()))
     tender = Tender.get(Tender.kind == "nontender", Tender.kode == KODE)
     assert (item.stored_as, item.to_match, tender.match_pending) == ("new", [tender.id], True)
+    assert item.first_seen_at == tender.first_seen_at  # what matching reads instead of the row
     assert queued() is None
     assert [t.instance_id for t in TenderListing.select()] == ["kemkes"]
     assert (crawler.spider.health["kemkes"].new, crawler.stats.get_value("lpse/new")) == (1, 1)
@@ -204,7 +221,8 @@ def test_a_new_package_is_stored_unqueued_and_marked_to_match(crawler, pipelines
 
 def test_a_package_stored_again_is_unchanged_then_updated(crawler, pipelines):
     store(pipelines, normalise(raw_package()))
-    assert store(pipelines, normalise(raw_package())).stored_as == "unchanged"
+    again = store(pipelines, normalise(raw_package()))
+    assert (again.stored_as, again.first_seen_at) == ("unchanged", None)
     changed = dataclasses.replace(normalise(raw_package()), tahap="Penetapan Pemenang")
     assert store(pipelines, changed).stored_as == "updated"
     assert Tender.get(Tender.kode == KODE).tahap == "Penetapan Pemenang"
@@ -238,6 +256,28 @@ def test_packages_an_interrupted_crawl_left_unmatched_are_matched_at_open(crawle
     assert alerts() == {}
     MatchPipeline.from_crawler(crawler).open_spider()
     assert alerts() == {subscribers["everything"]: [KODE]}
+    assert crawler.stats.get_value("lpse/matched_leftover") == 1
+
+
+def test_packages_nothing_fits_are_unmarked_together_when_the_crawl_closes(crawler, pipelines):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    item = match.process_item(store(pipelines, normalise(raw_package())))
+    assert Tender.get_by_id(item.to_match[0]).match_pending  # waits for the batch
+    match.close_spider()
+    assert not Tender.get_by_id(item.to_match[0]).match_pending and alerts() == {}
+    assert crawler.stats.get_value("lpse/errors/storage") is None
+
+
+def test_marks_that_cannot_be_cleared_at_close_count_as_storage_and_are_matched_again(crawler, pipelines):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    item = match.process_item(store(pipelines, normalise(raw_package())))
+    with read_only_database():
+        match.close_spider()
+    assert crawler.stats.get_value("lpse/errors/storage") == 1  # health makes it exit 4
+    assert Tender.get_by_id(item.to_match[0]).match_pending
+    MatchPipeline.from_crawler(crawler).open_spider()
     assert crawler.stats.get_value("lpse/matched_leftover") == 1
 
 
@@ -275,15 +315,8 @@ def test_the_chain_in_settings_order_stores_unqueues_and_alerts_once(crawler, su
     ids=lambda v: v if isinstance(v, str) else type(v).__name__,
 )
 def test_a_database_error_drops_the_item_and_is_recorded_as_storage(crawler, pipelines, name, item):
-    read_only, writable = (
-        ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
-        if is_postgres()
-        else ("PRAGMA query_only = 1", "PRAGMA query_only = 0")
-    )
-    database.execute_sql(read_only)  # every write fails, as on a full disk
-    with pytest.raises(DropItem, match="storage: .*(readonly|read-only)"):
+    with read_only_database(), pytest.raises(DropItem, match="storage: .*(readonly|read-only)"):
         pipelines[name].process_item(item)
-    database.execute_sql(writable)
     (error,) = crawler.spider.health["kemkes"].storage_errors
     assert error.startswith("storage: ") and crawler.spider.health["kemkes"].failed
     assert crawler.stats.get_value("lpse/errors/storage") == 1

@@ -2,13 +2,16 @@
 
 The store stage marks a package in the transaction that stores it (or a new listing of it);
 `match_tender` queues its notifications and clears the mark in one transaction. A crash in
-between leaves the mark, and the next crawl finishes those packages first.
+between leaves the mark, and the next crawl finishes those packages first. The marks of
+packages nothing fits (most of them) may be cleared in batches (`Unmarks`): matching a
+package again queues nothing twice, so a crash before a batch is written costs only that.
 """
 
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
 
+from lpse_crawler.items import TenderItem
 from lpse_crawler.matching.fit import tender_facts
 from lpse_crawler.matching.index import FilterIndex, Match
 from lpse_crawler.matching.saved_filters import InstanceGeography
@@ -19,7 +22,7 @@ from lpse_crawler.store.models import Tender
 
 def unmatched() -> list[int]:
     """Ids of packages stored but not matched yet (a crash came between the two)."""
-    return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending == True).tuples()]  # noqa: E712
+    return [t for (t,) in Tender.select(Tender.id).where(Tender.match_pending).tuples()]
 
 
 # What matching reads of a stored package (by field name).
@@ -28,20 +31,49 @@ _READ += ("deadline", "first_seen_at")
 _CONVERTED = ("kbli", "deadline", "first_seen_at")  # stored as text; the others as they are read
 
 
+class Unmarks:
+    """Packages nothing fits, unmarked `size` at a time in one statement (instead of one
+    commit each); `flush` writes what is left."""
+
+    def __init__(self, size: int = 200):
+        self.size, self.ids = size, []
+
+    def add(self, tender_id: int) -> None:
+        self.ids.append(tender_id)
+        if len(self.ids) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.ids:
+            _clear_marks(self.ids)  # one statement: a transaction of its own
+            self.ids = []
+
+
 def match_tender(
-    index: FilterIndex, geography: InstanceGeography, tender_id: int, now: datetime | None = None
+    index: FilterIndex,
+    geography: InstanceGeography,
+    tender_id: int,
+    now: datetime | None = None,
+    unmarks: Unmarks | None = None,
+    new: TenderItem | None = None,
 ) -> int:
     """Queue one notification per fitting subscriber and clear the mark; returns how many
     were queued. A filter never receives a package stored before the filter was saved, and
-    nobody one whose bid deadline has passed by `now` (it is not new to anyone)."""
-    tender, instances = _read_tender(tender_id)
+    nobody one whose bid deadline has passed by `now` (it is not new to anyone). A package
+    nothing fits is unmarked at once, or later with `unmarks`. `new` is the item the store
+    stage has just stored as this package, new: matched as it is, listed on its instance
+    only, instead of read back."""
+    tender, instances = _read_tender(tender_id) if new is None else (new, {new.instance})
     fitting = [] if is_closed(tender, now or utcnow()) else _fitting(index, geography, tender, instances)
     if not fitting:
-        _clear_mark(tender_id)  # one statement: a transaction of its own
+        if unmarks is None:
+            _clear_marks([tender_id])
+        else:
+            unmarks.add(tender_id)
         return 0
     with write_transaction():
         queued = enqueue(tender_id, fitting)
-        _clear_mark(tender_id)
+        _clear_marks([tender_id])
     return queued
 
 
@@ -77,9 +109,8 @@ def _read_tender(tender_id: int) -> tuple[SimpleNamespace, set[str]]:
     return tender, {code for (code,) in listings}
 
 
-def _clear_mark(tender_id: int) -> None:
-    params = (Tender.match_pending.db_value(False), Tender.updated_at.db_value(utcnow()), tender_id)
-    database.execute_sql(_clear_sql(database.param), params)
+def _clear_marks(tender_ids: list[int]) -> None:
+    Tender.update(match_pending=False, updated_at=utcnow()).where(Tender.id.in_(tender_ids)).execute()
 
 
 @cache
@@ -91,11 +122,6 @@ def _read_sql(p: str) -> str:
 @cache
 def _listings_sql(p: str) -> str:
     return f'SELECT "instance" FROM "tender_listing" WHERE "tender_id" = {p}'
-
-
-@cache
-def _clear_sql(p: str) -> str:
-    return f'UPDATE "tender" SET "match_pending" = {p}, "updated_at" = {p} WHERE "id" = {p}'
 
 
 def is_closed(tender: Tender | SimpleNamespace, now: datetime) -> bool:

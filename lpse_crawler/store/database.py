@@ -100,11 +100,14 @@ class DayField(TextField):
         return None if value is None else date.fromisoformat(value)
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes an encoder per call
+
+
 class JSONField(TextField):
     """A list or dict stored as JSON text."""
 
     def db_value(self, value):
-        return None if value is None else json.dumps(value, ensure_ascii=False)
+        return None if value is None else _to_json(value)
 
     def python_value(self, value):
         return None if value is None else json.loads(value)

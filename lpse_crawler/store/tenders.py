@@ -19,8 +19,9 @@ from lpse_crawler.store.statements import insert_sql
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
 # The url names the slug it was first seen under: the same package under another slug is
 # not a change, so it is kept from the first sighting.
-_NOT_COLUMNS = {"instance", "stored_as", "newly_listed", "to_match"}
-_NOT_CONTENT = {"instance", "listing_hash", "stored_as", "newly_listed", "to_match", "url"}
+_SET_HERE = {"stored_as", "newly_listed", "to_match", "first_seen_at"}
+_NOT_COLUMNS = {"instance", *_SET_HERE}
+_NOT_CONTENT = {"instance", "listing_hash", "url", *_SET_HERE}
 _ITEM_FIELDS = [f.name for f in fields(TenderItem)]
 
 
@@ -30,18 +31,23 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
+_CONTENT = sorted(name for name in _ITEM_FIELDS if name not in _NOT_CONTENT)
+_canonical = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False).encode
+
+
 def content_hash(item: TenderItem) -> str:
     """A digest of everything a subscriber could see change."""
-    values = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_CONTENT}
-    text = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
+    text = _canonical({name: getattr(item, name) for name in _CONTENT})
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def upsert_tender(item: TenderItem) -> Outcome:
     """Insert or update one package in one transaction: its row, its listing here, its stage
     history, its place in the detail queue (done), and its "to match" mark when it is new
-    or newly listed here. Sets `item.to_match` to the tender ids the match stage must see."""
-    stamp = Tender.updated_at.db_value(utcnow())  # every moment written here: converted once
+    or newly listed here. Sets `item.to_match` to the tender ids the match stage must see,
+    and `item.first_seen_at` when it is new."""
+    now = utcnow()
+    stamp = Tender.updated_at.db_value(now)  # every moment written here: converted once
     columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
     columns["content_hash"] = content_hash(item)
     with write_transaction():
@@ -57,6 +63,8 @@ def upsert_tender(item: TenderItem) -> Outcome:
         # A package fetched from the queue leaves it here; with nothing queued this writes no page.
         database.execute_sql(_unqueue_sql(database.param), (item.instance, item.kind, item.kode))
     item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
+    if outcome is Outcome.NEW:
+        item.first_seen_at = now
     return outcome
 
 
