@@ -256,7 +256,7 @@ def check_outbox(ids, packages, compiled, geography, queued: int) -> dict:
     """The outbox holds what match_tender said it queued, no mark is left, and a sample of
     packages has exactly the notifications the naive loop implies."""
     stored = Notification.select().count()
-    left = Tender.select().where(Tender.match_pending == True).count()  # noqa: E712
+    left = Tender.select().where(Tender.match_pending).count()
     wrong = 0
     for tender_id, package in list(zip(ids, packages, strict=True))[:NAIVE_SAMPLE]:
         rows = Notification.select(Notification.subscriber, Notification.filter_ids)
@@ -276,6 +276,7 @@ def main() -> None:
     with Clock() as built:
         compiled = make_filters(rng, FILTERS, geography)
         index = FilterIndex(compiled, geography.by_province)
+    gc.freeze()  # as the crawl does once its index is built (pipelines.MatchPipeline)
     packages = make_packages(rng, INDEX_PACKAGES, sorted(geography.codes))
     facts = [facts_of(p, geography) for p in packages]
     figures = index_against_naive(index, compiled, facts)

@@ -5,6 +5,7 @@ instance's health and counted as a storage failure (the crawl then exits 4), nev
 the log; what was not written stays queued in the database for the next cycle.
 """
 
+import gc
 import logging
 
 from scrapy.exceptions import DropItem
@@ -161,6 +162,7 @@ class MatchPipeline(CrawlerPipeline):
     def open_spider(self):
         self.unmarks = alerts.Unmarks()
         self.index, self.geography = load_index()
+        gc.freeze()  # the index lives as long as the crawl: collections need not walk it each time
         log.info("Matching against %d active filters", self.index.size)
         try:
             with write_transaction():

@@ -20,6 +20,7 @@ from lpse_crawler.matching.index import CompiledFilter, FilterIndex, naive_match
 
 INSTANCES = {"kemkes", "jakarta", "jatimprov", "surabaya", "makassar"}
 PROVINCES = {"jawa timur": "Jawa Timur", "dki jakarta": "DKI Jakarta", "sulawesi selatan": "Sulawesi Selatan"}
+PROVINCES["papua tengah"] = "Papua Tengah"  # a province with no LPSE in the registry
 BY_PROVINCE = {
     "Jawa Timur": {"jatimprov", "surabaya"},
     "DKI Jakarta": {"jakarta", "kemkes"},
@@ -316,6 +317,7 @@ fields = st.lists(
             "lpse:kemkes",
             "lpse:surabaya,makassar",
             'provinsi:"Jawa Timur"',
+            'provinsi:"Papua Tengah"',
             "kategori:konstruksi",
             "jenis:tender",
             "kbli:42",

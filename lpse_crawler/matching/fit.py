@@ -57,17 +57,22 @@ def tender_facts(
 # -- matching: package fields first, then exclusions, then keywords ---------------------
 
 
-def matches(spec: FilterSpec, facts: TenderFacts) -> list[str] | None:
+def matches(spec: FilterSpec, facts: TenderFacts, in_scope: bool = False) -> list[str] | None:
     """The keywords that matched (maybe none) when the package fits `spec`; else None."""
-    if not (_scope_fits(spec, facts) and _details_fit(spec, facts) and _value_fits(spec, facts)):
-        return None
-    return _keywords_found(spec, facts)
+    return _keywords_found(spec, facts) if fields_fit(spec, facts, in_scope) else None
+
+
+def fields_fit(spec: FilterSpec, facts: TenderFacts, in_scope: bool = False) -> bool:
+    """Whether the package fits everything but the keywords. `in_scope`: the caller knows it
+    is within the filter's LPSE or provinces and its categories (the index files filters by
+    them)."""
+    if spec.kinds and facts.kind not in spec.kinds:
+        return False
+    return (in_scope or _scope_fits(spec, facts)) and _details_fit(spec, facts) and _value_fits(spec, facts)
 
 
 def _scope_fits(spec: FilterSpec, facts: TenderFacts) -> bool:
-    """Kind, then LPSE or province (either one), then category; an empty one fits any package."""
-    if spec.kinds and facts.kind not in spec.kinds:
-        return False
+    """LPSE or province (either one), then category; an empty one fits any package."""
     if (spec.instances or spec.provinces) and not (
         facts.instances & spec.instances or facts.provinces & spec.provinces
     ):

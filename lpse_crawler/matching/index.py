@@ -11,9 +11,10 @@ there are checked in full.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from lpse_crawler.matching.filters import FilterSpec
-from lpse_crawler.matching.fit import TenderFacts, matches
+from lpse_crawler.matching.fit import TenderFacts, fields_fit, matches
 
 ANY = "*"
 
@@ -29,44 +30,69 @@ class CompiledFilter:
     created_at: datetime | None = None  # a filter never receives packages stored before it
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     filter: CompiledFilter
     words: list[str]
 
 
 class FilterIndex:
-    """Keys (instance, word) -> filters; see the module docstring."""
+    """Keys (instance, word, category) -> filters; see the module docstring."""
 
     def __init__(self, filters: list[CompiledFilter], instances_by_province: dict[str, set[str]]):
-        self._keys: dict[tuple[str, str, str], list[CompiledFilter]] = defaultdict(list)
+        self._keys: dict[tuple[str, str, str], list[tuple[int, _Entry]]] = defaultdict(list)
         for compiled in filters:
             spec = compiled.spec
             scope = set(spec.instances)
             for province in spec.provinces:
                 scope |= instances_by_province.get(province, set())
+            # Being filed under a key proves the package is in the filter's places (unless its
+            # provinces have no LPSE) and categories, and holds the key's word.
+            in_scope = bool(scope) or not (spec.instances or spec.provinces)
+            entry = (compiled.id, _Entry(compiled, in_scope, _sure_words(spec)))
             for instance in scope or {ANY}:
                 for word in anchor_words(spec):
                     for category in spec.categories or {ANY}:
-                        self._keys[(instance, word, category)].append(compiled)
+                        self._keys[(instance, word, category)].append(entry)
+        self.ids = frozenset(compiled.id for compiled in filters)  # the filters it matches
         self.size = len(filters)
 
     def match(self, facts: TenderFacts) -> list[Match]:
         """Every filter the package fits, with the words that matched."""
-        candidates: dict[int, CompiledFilter] = {}
+        candidates: dict[int, _Entry] = {}
         lookups = set(facts.tokens) | {ANY}
         keys = self._keys
         for instance in (*facts.instances, ANY):
             for word in lookups:
                 for category in (facts.kategori, ANY):
-                    for compiled in keys.get((instance, word, category), ()):
-                        candidates[compiled.id] = compiled
-        found = []
-        for compiled in candidates.values():
-            hit = matches(compiled.spec, facts)
+                    if found := keys.get((instance, word, category)):
+                        candidates.update(found)
+        fitting = []
+        for compiled, in_scope, sure in candidates.values():
+            if sure is None:
+                hit = matches(compiled.spec, facts, in_scope)
+            else:
+                hit = list(sure) if fields_fit(compiled.spec, facts, in_scope) else None
             if hit is not None:
-                found.append(Match(compiled, hit))
-        return found
+                fitting.append(Match(compiled, hit))
+        return fitting
+
+
+class _Entry(NamedTuple):
+    filter: CompiledFilter
+    in_scope: bool  # see FilterIndex.__init__
+    sure: tuple[str, ...] | None  # the words matched whenever it is found (its key's word), or None
+
+
+def _sure_words(spec: FilterSpec) -> tuple[str, ...] | None:
+    """The words that match whenever a package is found under the filter's key: none when it
+    has no keywords, the one word when that is all it has; None when they must be checked."""
+    if spec.exclusions:
+        return None
+    if not spec.groups:
+        return ()
+    if len(spec.groups) == 1 and len(spec.groups[0]) == 1 and len(spec.groups[0][0].tokens) == 1:
+        return (spec.groups[0][0].text,)
+    return None
 
 
 def anchor_words(spec: FilterSpec) -> set[str]:
