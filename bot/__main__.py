@@ -18,6 +18,7 @@ from bot.payment_poller import PaymentPoller
 from bot.sender import Sender
 from lpse_crawler import config as settings
 from lpse_crawler.people.crypto import CryptoError, load_keyring
+from lpse_crawler.people.follows import queue_deadline_reminders
 from lpse_crawler.people.keycheck import verify_keyring
 from lpse_crawler.people.reminders import queue_plan_reminders
 from lpse_crawler.spse.registry import load_registry, sync_registry
@@ -25,7 +26,7 @@ from lpse_crawler.store.database import DatabaseMissing, utcnow
 from lpse_crawler.store.schema import open_database
 
 log = logging.getLogger("bot")
-REMIND_SECONDS = 600  # how often the bot looks for plan-end reminders that are due
+REMIND_SECONDS = 600  # how often the bot looks for plan-end and deadline reminders that are due
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         workers.append(threading.Thread(target=Sender(telebot, config).run, args=(stop,), name="sender"))
         reminders = (stop, REMIND_SECONDS, lambda: queue_plan_reminders(utcnow()), "Plan-end reminders")
         workers.append(threading.Thread(target=every, args=reminders, name="reminders"))
+        deadlines = (stop, REMIND_SECONDS, lambda: queue_deadline_reminders(utcnow()), "Deadline reminders")
+        workers.append(threading.Thread(target=every, args=deadlines, name="deadlines"))
         if gateway := payment_gateway():  # payment links: learn their outcome from the gateway
             poller = PaymentPoller(telebot, keyring, gateway, config.admin_ids)
             polls = (stop, settings.get("PAYMENT_POLL_SECONDS"), poller.poll_once, "Payment poll")

@@ -25,6 +25,7 @@ from bot import conversation, registration, texts
 from bot.admin import AdminCommands
 from bot.config import BotConfig
 from bot.filter_flow import FilterCommands
+from bot.following import FollowCommands
 from bot.handlers import MAX_TEXT, AccountCommands, count_command, too_long
 from bot.paying import PayingCommands
 from bot.support import SupportCommands
@@ -42,6 +43,7 @@ COMMANDS = {
     "filter": ["filter"],
     "filterku": ["filterku", "myfilters"],
     "hapusfilter": ["hapusfilter", "deletefilter"],
+    "diikuti": ["diikuti", "following"],
     "jeda": ["jeda", "pause"],
     "lanjut": ["lanjut", "resume"],
     "status": ["status"],
@@ -85,7 +87,9 @@ class ChatLimiter:
         return True
 
 
-class PantauBot(AccountCommands, FilterCommands, SupportCommands, AdminCommands, PayingCommands):
+class PantauBot(
+    AccountCommands, FilterCommands, FollowCommands, SupportCommands, AdminCommands, PayingCommands
+):
     """All command groups over one TeleBot, and the one dispatcher of its updates."""
 
     def __init__(self, *args, **kwargs):
@@ -185,6 +189,8 @@ class PantauBot(AccountCommands, FilterCommands, SupportCommands, AdminCommands,
                 registration.button(self, call, value)
             elif action == "delf":
                 self.delete_button(call, value)
+            elif action in ("follow", "ignore", "unfollow"):  # under alerts, /diikuti, reminders
+                getattr(self, f"{action}_button")(call, value)
             elif action == "pay":  # plan, period, payment link (paying.py)
                 self.pay_button(call, value)
             elif action == "support" and value == "ask":  # under /bantuan (support.py)

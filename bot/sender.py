@@ -29,6 +29,7 @@ from telebot import TeleBot, types
 from telebot.apihelper import ApiTelegramException
 
 from bot.config import BotConfig, redact
+from bot.following import alert_keyboard
 from bot.pacing import ChatPace, Pace
 from bot.render import render_notification
 from lpse_crawler import outbox
@@ -220,7 +221,7 @@ class Sender:
             names = []
             if filter_ids := notification.filter_ids:
                 names = [f.name for f in Filter.select(Filter.name).where(Filter.id.in_(filter_ids))]
-            keyboard = None
+            keyboard = alert_keyboard(notification.tender_id) if notification.tender_id else None
             if notification.buttons:
                 keyboard = types.InlineKeyboardMarkup()
                 for label, data in notification.buttons:

@@ -167,6 +167,7 @@ PRIVASI = (
 BANTUAN = (
     "<b>Perintah</b>\n/start mulai\n/daftar isi nama dan kontak\n/filter buat filter\n"
     "/filterku daftar filter\n"
+    "/diikuti paket yang Anda ikuti\n"
     "/hapusfilter hapus filter\n/jeda dan /lanjut jeda atau lanjutkan notifikasi\n/status status akun\n"
     "/paket paket berbayar\n/datasaya unduh data Anda\n/ubahdata perbaiki data\n/hapusakun hapus akun\n"
     "/privasi kebijakan privasi\n\nPerlu bantuan admin, atau mengirim bukti transfer? "
@@ -238,3 +239,28 @@ PAY_CHECKING = (
 PAY_ADMIN_PROBLEM = "<b>Pembayaran perlu diperiksa</b>: checkout #{id} (pelanggan #{subscriber}): {problem}"
 # a /hapusfilter button whose filter is gone (ids are never reused) or is not this chat's
 FILTER_GONE = "Filter sudah dihapus. Lihat /filterku untuk filter Anda sekarang."
+
+# Following packages (bot/following.py): the buttons under every tender alert, /diikuti.
+FOLLOW_BUTTON, IGNORE_BUTTON = "Ikuti", "Abaikan"
+FOLLOWED = (
+    "Anda mengikuti <b>{nama}</b>. Kami ingatkan 3 hari dan 1 hari sebelum batas penawaran, pukul 07.00 "
+    "waktu setempat. Lihat semua dengan /diikuti."
+)
+FOLLOWED_NO_DEADLINE = (
+    "Anda mengikuti <b>{nama}</b>. Paket ini tidak sedang menerima penawaran. Lihat /diikuti."
+)
+ALREADY_FOLLOWED = "Anda sudah mengikuti <b>{nama}</b>. Lihat /diikuti."
+FOLLOW_LIMIT = (
+    "Paket {plan} hanya boleh mengikuti {limit} paket sekaligus. "
+    "Berhenti ikuti salah satu di /diikuti.\n{hint}"
+)
+PACKAGE_GONE = "Paket itu tidak ada lagi di data kami."
+IGNORED = "Paket diabaikan: tombolnya dihapus dan paket ini tidak Anda ikuti."
+UNFOLLOWED = "Berhenti mengikuti <b>{nama}</b>."
+NOT_FOLLOWED = "Paket itu tidak sedang Anda ikuti. Lihat /diikuti."
+NO_FOLLOWS = "Anda belum mengikuti paket apa pun. Tekan <b>Ikuti</b> di bawah notifikasi paket."
+FOLLOWS_HEADER = "<b>Paket yang Anda ikuti</b> ({count} dari {limit}); tekan tombol untuk berhenti mengikuti:"
+FOLLOW_LINE = "{n}. <b>{nama}</b> ({lpse})\n   {when}"
+FOLLOW_DEADLINE = "batas penawaran {deadline}"
+FOLLOW_STAGE = "tahap: {tahap}"
+UNFOLLOW_BUTTON = "Berhenti ikuti {n}"

@@ -226,9 +226,11 @@ class Conversation:
         replies = [m.get("text") or m.get("caption") or "" for m in self.emulator.sent[before:]]
         return "\n".join(replies)
 
-    def press(self, chat_id: int, data: str, from_id: int | None = None) -> str:
+    def press(
+        self, chat_id: int, data: str, from_id: int | None = None, message_id: int | None = None
+    ) -> str:
         before = len(self.emulator.sent)
-        self.emulator.push_callback(chat_id, data, from_id)
+        self.emulator.push_callback(chat_id, data, from_id, message_id=message_id)
         self.step()
         return "\n".join(m.get("text") or "" for m in self.emulator.sent[before:])
 

@@ -52,6 +52,7 @@ class TelegramEmulator(LoopbackServer):
         self.next_message = 1000
         self.sent: list[dict] = []  # every sendMessage/sendDocument/editMessageText accepted
         self.callback_answers: list[dict] = []
+        self.markup_edits: list[dict] = []  # editMessageReplyMarkup calls (a keyboard changed or removed)
         self.blocked: set[int] = set()
         # sendMessage, sendPhoto, copyMessage, forwardMessage: ("429", seconds) | ("500",) | ("slow", seconds)
         self.faults: deque = deque()
@@ -175,16 +176,23 @@ class TelegramEmulator(LoopbackServer):
         return message["message_id"]
 
     def push_callback(
-        self, chat_id: int, data: str, from_id: int | None = None, inline: bool = False, chat_type="private"
+        self,
+        chat_id: int,
+        data: str,
+        from_id: int | None = None,
+        inline: bool = False,
+        chat_type="private",
+        message_id: int | None = None,
     ) -> None:
-        """A button press; `inline`: on a message sent via the bot in inline mode, so no `message`."""
+        """A button press (on the chat's last message, or `message_id`); `inline`: on a message
+        sent via the bot in inline mode, so no `message`."""
         query = {"id": f"cb{self.next_update}", "from": self.user(from_id or chat_id), "chat_instance": "1"}
         if inline:
             query["inline_message_id"] = f"inline{self.next_update}"
         else:
             chat = {"id": chat_id, "type": chat_type}
             query["message"] = {
-                "message_id": self.last_message_id(chat_id),
+                "message_id": message_id or self.last_message_id(chat_id),
                 "date": int(time.time()),
                 "text": "...",
                 "chat": chat,
@@ -406,6 +414,20 @@ class TelegramEmulator(LoopbackServer):
                 }
             )
         return 200, {"ok": True, "result": self._message(chat_id, self.next_message, "")}
+
+    def api_editMessageReplyMarkup(self, params):
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        with self.lock:
+            known = any(m["chat_id"] == chat_id and m["message_id"] == message_id for m in self.sent)
+            if known:
+                self.markup_edits.append(params)
+        if not known:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message to edit not found",
+            }
+        return 200, {"ok": True, "result": self._message(chat_id, message_id, "")}
 
     def api_answerCallbackQuery(self, params):
         with self.lock:

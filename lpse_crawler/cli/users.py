@@ -17,6 +17,7 @@ from lpse_crawler.cli.common import (
     write_private,
 )
 from lpse_crawler.outbox import Notification
+from lpse_crawler.people.follows import queue_deadline_reminders
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
 from lpse_crawler.people.plans import PLANS, paid_until
@@ -271,8 +272,12 @@ def notifications(who, limit, as_json):
 @db_command
 def remind():
     """Queue the plan-end reminders due now (3 days and 1 day before, on the day, and once
-    ended), each once; the bot sends them. The bot also does this every few minutes.
+    ended) and the bid-deadline reminders of followed packages (3 days and 1 day before,
+    from 07:00 local time), each once; the bot sends them. The bot also does this every
+    few minutes.
 
     Example (cron, hourly): python cli.py users remind
     """
-    click.echo(f"queued {queue_plan_reminders(utcnow())} plan-end reminders")
+    now = utcnow()
+    click.echo(f"queued {queue_plan_reminders(now)} plan-end reminders")
+    click.echo(f"queued {queue_deadline_reminders(now)} deadline reminders")

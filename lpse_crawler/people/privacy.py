@@ -6,16 +6,18 @@ from lpse_crawler.outbox import Notification
 from lpse_crawler.people import audit
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.crypto import Keyring
+from lpse_crawler.people.follows import Follow, FollowReminder
 from lpse_crawler.people.models import BotState, Filter, Payment, Subscriber, chat_state_key
 from lpse_crawler.people.personal_data import personal_data
 from lpse_crawler.store.database import wipe_wal, write_transaction
 from lpse_crawler.store.models import Tender
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: followed packages
 
 
 def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
-    """One JSON-ready document: profile, filters, notifications, payments, audit of requests."""
+    """One JSON-ready document: profile, filters, followed packages, notifications, payments,
+    audit of requests."""
     payment_table = Payment._meta.table_name
     # Tender.id too: without it peewee attaches a Tender whose id is None and, with it, sets
     # the notification's tender_id to None (every package_code came out null).
@@ -42,6 +44,13 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
         "filters": [
             {"id": f.id, "name": f.name, "spec": f.spec, "active": f.active, "created_at": _iso(f.created_at)}
             for f in subscriber.filters.order_by(Filter.id)
+        ],
+        "follows": [
+            {"package_code": f.tender.kode, "package_name": f.tender.nama, "followed_at": _iso(f.created_at)}
+            for f in Follow.select(Follow, Tender)
+            .join(Tender)
+            .where(Follow.subscriber == subscriber)
+            .order_by(Follow.id)
         ],
         "notifications": [
             {
@@ -83,6 +92,10 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
     with write_transaction():
         removed = {
             "filters": Filter.delete().where(Filter.subscriber == subscriber).execute(),
+            "follow_reminders": FollowReminder.delete()
+            .where(FollowReminder.follow.in_(Follow.select(Follow.id).where(Follow.subscriber == subscriber)))
+            .execute(),
+            "follows": Follow.delete().where(Follow.subscriber == subscriber).execute(),
             "notifications": Notification.delete().where(Notification.subscriber == subscriber).execute(),
             "payments_unlinked": Payment.update(subscriber=None, reference_enc=None)
             .where(Payment.subscriber == subscriber)

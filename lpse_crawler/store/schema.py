@@ -11,6 +11,7 @@ from playhouse.migrate import migrate as apply_operations
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.checkouts import Checkout
+from lpse_crawler.people.follows import FOLLOW_MODELS
 from lpse_crawler.people.keycheck import KeyCheck
 from lpse_crawler.people.models import PEOPLE_MODELS
 from lpse_crawler.people.reminders import PlanReminder
@@ -147,6 +148,11 @@ MIGRATIONS = [
         lambda db: db.create_tables([ListingSchedule], safe=True),
     ),
     (14, "lean indexes: none another covers, only marked packages in the to-match index", _lean_indexes),
+    (
+        15,
+        "followed packages and their deadline reminders",
+        lambda db: db.create_tables(FOLLOW_MODELS, safe=True),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version
@@ -155,6 +161,7 @@ ALL_MODELS = [  # every table but schema_version
     KeyCheck,
     PlanReminder,
     Checkout,
+    *FOLLOW_MODELS,
 ]
 
 

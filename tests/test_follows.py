@@ -1,0 +1,196 @@
+"""Following packages: the buttons under an alert, /diikuti, the plan's limit, deadline
+reminders at 07:00 in the package's zone, and the data rights. The bot over real HTTP."""
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import jsonschema
+import pytest
+
+from bot.sender import Sender
+from lpse_crawler.outbox import Notification
+from lpse_crawler.people.follows import Follow, FollowReminder, queue_deadline_reminders
+from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
+from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.models import Tender
+from lpse_crawler.store.tenders import upsert_tender
+from tests.test_cli import SCHEMA
+from tests.test_sender import ITEM
+
+USER, STRANGER = 501, 503
+
+
+@pytest.fixture
+def member(chat):
+    chat.say(USER, "/start")
+    chat.press(USER, "consent:yes")
+    return Subscriber.get(Subscriber.chat_id == USER)
+
+
+def stored(kode: str = "10102584000", **fields) -> Tender:
+    """A package whose bid deadline is ten days away unless `fields` say otherwise."""
+    fields.setdefault("deadline", utcnow() + timedelta(days=10))
+    upsert_tender(replace(ITEM, kode=kode, **fields))
+    return Tender.get(Tender.kode == kode)
+
+
+def alert(telebot, bot_config, subscriber: Subscriber, tender: Tender) -> None:
+    """The package's alert, queued and sent by the real sender."""
+    now = utcnow()
+    Notification.insert(
+        subscriber=subscriber.id, tender=tender.id, next_attempt_at=now, created_at=now, updated_at=now
+    ).execute()
+    assert Sender(telebot, bot_config).drain_once() == 1
+
+
+def follows_of(subscriber: Subscriber) -> list[str]:
+    return [
+        f.tender.kode
+        for f in Follow.select(Follow, Tender).join(Tender).where(Follow.subscriber == subscriber)
+    ]
+
+
+def test_an_alert_offers_follow_and_ignore_and_following_is_confirmed_once(
+    chat, telegram, member, bot_config
+):
+    tender = stored()
+    alert(chat.telebot, bot_config, member, tender)
+    assert telegram.buttons(USER) == [("Ikuti", f"follow:{tender.id}"), ("Abaikan", f"ignore:{tender.id}")]
+    reply = chat.press(USER, f"follow:{tender.id}")
+    assert "Anda mengikuti <b>Pembangunan Jembatan Beton &lt;Tahap II&gt; &amp; Jalan</b>" in reply
+    assert "3 hari dan 1 hari sebelum batas penawaran" in reply
+    assert "sudah mengikuti" in chat.press(USER, f"follow:{tender.id}")
+    assert follows_of(member) == [tender.kode]
+
+
+def test_diikuti_lists_follows_with_their_deadline_and_unfollows_by_button(chat, telegram, member):
+    assert "belum mengikuti paket apa pun" in chat.say(USER, "/diikuti")
+    later = stored("2", deadline=datetime(2030, 3, 12, 16, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
+    cancelled = stored("3", tahap="Tender Batal", batal=True)
+    for tender in (later, cancelled):
+        chat.press(USER, f"follow:{tender.id}")
+    listing = chat.say(USER, "/following")  # the English alias; open for bids first
+    assert "Paket yang Anda ikuti</b> (2 dari 100)" in listing
+    assert "1. <b>Pembangunan" in listing and "batas penawaran 12 Mar 2030 16:00 WIB" in listing
+    assert "2. <b>Pembangunan" in listing and "tahap: Tender Batal" in listing  # no deadline to count down
+    assert telegram.buttons(USER) == [
+        ("Berhenti ikuti 1", f"unfollow:{later.id}"),
+        ("Berhenti ikuti 2", f"unfollow:{cancelled.id}"),
+    ]
+    assert "Berhenti mengikuti" in chat.press(USER, f"unfollow:{later.id}")
+    assert follows_of(member) == ["3"]
+    assert "tidak sedang Anda ikuti" in chat.press(USER, f"unfollow:{later.id}")
+
+
+def test_ignore_takes_the_buttons_off_the_alert_and_the_package_is_not_followed(
+    chat, telegram, member, bot_config
+):
+    tender = stored()
+    alert(chat.telebot, bot_config, member, tender)
+    alert_id = telegram.last_message_id(USER)
+    chat.press(USER, f"follow:{tender.id}")
+    assert "Paket diabaikan" in chat.press(USER, f"ignore:{tender.id}", message_id=alert_id)
+    (edit,) = telegram.markup_edits
+    assert int(edit["message_id"]) == alert_id and not json.loads(edit.get("reply_markup") or "{}")
+    assert follows_of(member) == []
+
+
+def test_the_free_plan_follows_three_packages_at_once(chat, member):
+    Subscriber.update(plan="free").where(Subscriber.id == member.id).execute()
+    tenders = [stored(str(n)) for n in range(4)]
+    for tender in tenders[:3]:
+        assert "Anda mengikuti" in chat.press(USER, f"follow:{tender.id}")
+    refusal = chat.press(USER, f"follow:{tenders[3].id}")
+    assert "Paket Gratis hanya boleh mengikuti 3 paket sekaligus" in refusal and "/paket" in refusal
+    assert len(follows_of(member)) == 3
+    chat.press(USER, f"unfollow:{tenders[0].id}")
+    assert "Anda mengikuti" in chat.press(USER, f"follow:{tenders[3].id}")
+
+
+def test_forged_or_stale_follow_buttons_are_refused(chat, telegram, member):
+    tender = stored()
+    for data in ("follow:abc", "follow:-1", f"unfollow:{2**70}", "ignore:"):
+        chat.press(USER, data)
+        assert telegram.callback_answers[-1].get("text"), data  # the "button no longer valid" answer
+    assert "tidak ada lagi" in chat.press(USER, f"follow:{tender.id + 1000}")
+    assert "/start" in chat.press(STRANGER, f"follow:{tender.id}")  # no consent, nothing stored
+    assert Follow.select().count() == 0
+
+
+# -- deadline reminders ------------------------------------------------------------------------
+
+ZONES = {
+    "kemkes": ("Asia/Jakarta", "WIB"),
+    "badungkab": ("Asia/Makassar", "WITA"),
+    "ambon": ("Asia/Jayapura", "WIT"),
+}
+
+
+@pytest.mark.parametrize("instance", sorted(ZONES))
+def test_reminders_come_at_7_local_on_h3_and_h1_once_each(member, instance):
+    zone, label = ZONES[instance]
+    tz = ZoneInfo(zone)
+    tender = stored(instance=instance, deadline=datetime(2030, 3, 12, 16, 0, tzinfo=tz))
+    Follow.insert(subscriber=member.id, tender=tender.id).execute()
+
+    def at(day: int, hour: int, minute: int = 0) -> int:
+        return queue_deadline_reminders(datetime(2030, 3, day, hour, minute, tzinfo=tz))
+
+    assert at(9, 6, 59) == 0  # H-3, before 07:00 local
+    assert at(9, 7) == 1 and at(9, 12) == 0  # once
+    assert at(10, 7) == 0  # H-2
+    assert at(11, 6, 30) == 0 and at(11, 7, 5) == 1 and at(11, 20) == 0  # H-1
+    assert at(12, 7) == 0  # the day itself: no third reminder
+    bodies = [
+        n.body
+        for n in Notification.select().where(Notification.subscriber == member.id).order_by(Notification.id)
+    ]
+    assert [b.split("</b>")[0] for b in bodies] == [
+        "⏰ <b>Batas penawaran 3 hari lagi",
+        "⏰ <b>Batas penawaran besok",
+    ]
+    assert all(f"12 Mar 2030 16:00 {label}" in body and f"({instance})" in body for body in bodies)
+    (buttons,) = {
+        json.dumps(n.buttons) for n in Notification.select().where(Notification.subscriber == member.id)
+    }
+    assert json.loads(buttons) == [["Berhenti ikuti", f"unfollow:{tender.id}"]]
+
+
+def test_no_reminder_for_a_cancelled_package_nor_after_the_deadline_and_a_moved_one_is_reminded_again(member):
+    tz = ZoneInfo("Asia/Jakarta")
+    cancelled = stored(
+        "1", deadline=datetime(2030, 3, 12, 16, 0, tzinfo=tz), tahap="Tender Batal", batal=True
+    )
+    passed = stored("2", deadline=datetime(2030, 3, 12, 6, 0, tzinfo=tz))  # closes before 07:00
+    moved = stored("3", deadline=datetime(2030, 3, 12, 16, 0, tzinfo=tz))
+    for tender in (cancelled, passed, moved):
+        Follow.insert(subscriber=member.id, tender=tender.id).execute()
+    assert (
+        queue_deadline_reminders(datetime(2030, 3, 11, 7, 0, tzinfo=tz)) == 2
+    )  # H-1 of `passed` and `moved`
+    assert queue_deadline_reminders(datetime(2030, 3, 12, 7, 0, tzinfo=tz)) == 0  # `passed` closed at 06:00
+    Tender.update(deadline=datetime(2030, 3, 19, 16, 0, tzinfo=tz)).where(Tender.id == moved.id).execute()
+    assert queue_deadline_reminders(datetime(2030, 3, 18, 7, 0, tzinfo=tz)) == 1  # the new deadline's H-1
+    paused = Subscriber.update(status="paused").where(Subscriber.id == member.id)
+    paused.execute()
+    assert queue_deadline_reminders(datetime(2030, 3, 16, 7, 0, tzinfo=tz)) == 0  # H-3 of it, but paused
+
+
+# -- data rights -------------------------------------------------------------------------------
+
+
+def test_follows_are_in_the_export_and_go_with_the_account(member, keyring):
+    tender = stored(deadline=datetime(2030, 3, 12, 16, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
+    Follow.insert(subscriber=member.id, tender=tender.id).execute()
+    queue_deadline_reminders(datetime(2030, 3, 9, 7, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
+    document = json.loads(json.dumps(export_subscriber(keyring, member)))
+    jsonschema.validate(document, SCHEMA)
+    (entry,) = document["follows"]
+    assert (entry["package_code"], entry["package_name"]) == (tender.kode, tender.nama)
+    removed = erase_subscriber(member, "test")
+    assert (removed["follows"], removed["follow_reminders"]) == (1, 1)
+    assert Follow.select().count() == FollowReminder.select().count() == 0
+    assert Tender.select().count() == 1  # the package stays: it is public data
