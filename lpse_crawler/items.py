@@ -55,10 +55,12 @@ class TenderItem:
     lokasi: list[str] = field(default_factory=list)
     tanggal_pembuatan: datetime | None = None
     deadline: datetime | None = None
+    jadwal: list[list[str]] = field(default_factory=list)  # the jadwal tab: [tahap, mulai, sampai] as written
     stored_as: str = ""  # set by the store stage: 'new' | 'updated' | 'unchanged'
     newly_listed: bool = False  # set by the store stage: stored before, first seen on `instance`
     to_match: list[int] = field(default_factory=list)  # set by the store stage: tender ids to match
     first_seen_at: datetime | None = None  # set by the store stage when new: the moment stored
+    to_tell: list[int] = field(default_factory=list)  # set by the store stage: followed packages updated
 
 
 @dataclass

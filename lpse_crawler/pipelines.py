@@ -21,6 +21,7 @@ from lpse_crawler.items import (
 )
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
+from lpse_crawler.people import follows
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
 from lpse_crawler.spse import MalformedPage
 from lpse_crawler.spse.normalise import normalise
@@ -148,6 +149,34 @@ class StorePipeline(CrawlerPipeline):
             health.updated += 1
         item.stored_as = outcome.value
         return item
+
+
+class FollowPipeline(CrawlerPipeline):
+    """Tell the followers of a package what changed when it is stored changed (people/follows.py).
+
+    When the crawl opens it first tells what an interrupted crawl stored but did not tell.
+    """
+
+    def open_spider(self):
+        try:
+            leftover = follows.untold()
+            for tender_id in leftover:
+                self._tell(tender_id)
+        except Exception as exc:  # the crawl still runs; what is left stays marked
+            log.exception("Could not tell the changes an earlier crawl left: %s", exc)
+            self.crawler.stats.inc_value("lpse/errors/storage")
+            return
+        if leftover:
+            log.warning("Told %d changes an earlier crawl stored but did not tell", len(leftover))
+
+    def handle(self, item):
+        for tender_id in getattr(item, "to_tell", ()):
+            self._tell(tender_id)
+        return item
+
+    def _tell(self, tender_id: int) -> None:
+        if queued := follows.tell_followers(tender_id):
+            self.crawler.stats.inc_value("lpse/changes_told", queued)
 
 
 class MatchPipeline(CrawlerPipeline):

@@ -106,6 +106,7 @@ ITEM_PIPELINES = {
     "lpse_crawler.pipelines.DetailFailurePipeline": 60,  # count a failed detail fetch on its queue row
     "lpse_crawler.pipelines.NormalisePipeline": 100,  # RawPackage -> TenderItem
     "lpse_crawler.pipelines.StorePipeline": 300,  # upsert, listing, stage, unqueue, "to match" mark
+    "lpse_crawler.pipelines.FollowPipeline": 400,  # a followed package changed -> its followers told
     "lpse_crawler.pipelines.MatchPipeline": 500,  # marked packages -> filters -> outbox, mark cleared
 }
 EXTENSIONS = {"lpse_crawler.health.HealthExtension": 500}

@@ -50,6 +50,9 @@ class User:
 
         return wait_for(reply, repr(expect))
 
+    def presses_data(self, data: str, expect: str) -> str:
+        return self._after(lambda: self.telegram.push_callback(USER, data), expect)
+
     def says(self, text: str, expect: str) -> str:
         return self._after(lambda: self.telegram.push_message(USER, text), expect)
 
@@ -134,3 +137,47 @@ def test_a_user_journey_from_start_to_account_deletion(telegram, bot_process, da
     open_database(database_url)
     assert Subscriber.select().count() == 0 and Notification.select().count() == 0
     database.close()
+
+
+def changes_told(telegram) -> list[str]:
+    return [t for t in telegram.texts_to(USER) if "Perubahan pada paket yang Anda ikuti" in t]
+
+
+def test_a_followed_package_cancelled_on_the_site_is_told_to_its_follower_once(
+    telegram, bot_process, database_url
+):
+    user = User(telegram)
+    wait_for(lambda: bot_process.poll() is None and telegram.api_getMe({})[0] == 200, "bot start")
+    user.says("/start", "kebijakan privasi")
+    user.presses("Setuju", "uji coba")
+    user.says("/filter obat lpse:kemkes", "tersimpan")
+    with SpseReplayServer(INSTANCES) as server:
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+        # Two new packages, on the listing's first page (which every crawl reads, see issue 15)
+        followed, other = server.dataset.publish("kemkes", "tender", 2, name="Penyediaan Obat Baru")
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+        by_kode = wait_for(
+            lambda: (b := _alert_buttons(telegram)) and {followed.kode, other.kode} <= set(b) and b,
+            "the new alerts",
+        )
+        user.presses_data(by_kode[followed.kode], "Anda mengikuti")
+        for package in (followed, other):  # both cancelled; only one is followed
+            server.dataset.set_stage("tender", package.kode, "Tender Batal")
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+        (told,) = wait_for(lambda: changes_told(telegram), "the change")
+        assert "• Paket dibatalkan (Batal)" in told and f"/{followed.kode}/" in told
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0  # nothing new
+    time.sleep(1.5)  # the sender polls twice a second
+    assert changes_told(telegram) == [told]
+    user.says("/diikuti", "tahap: Tender Batal")
+
+
+def _alert_buttons(telegram) -> dict[str, str]:
+    """{package code: its Ikuti button's data} of the alerts sent."""
+    found = {}
+    for m in telegram.sent:
+        if m["chat_id"] == USER and "Tender baru" in (m.get("text") or "") and m.get("reply_markup"):
+            (kode,) = re.findall(r"Kode (\d+)", m["text"])[:1]
+            rows = json.loads(m["reply_markup"])["inline_keyboard"]
+            found[kode] = next(b["callback_data"] for row in rows for b in row if b["text"] == "Ikuti")
+    return found

@@ -10,10 +10,14 @@ import jsonschema
 import pytest
 
 from bot.sender import Sender
+from lpse_crawler.items import TenderItem
 from lpse_crawler.outbox import Notification
+from lpse_crawler.people import follows
 from lpse_crawler.people.follows import Follow, FollowReminder, queue_deadline_reminders
 from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.personal_data import create_subscriber
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
+from lpse_crawler.pipelines import FollowPipeline, StorePipeline
 from lpse_crawler.store.database import utcnow
 from lpse_crawler.store.models import Tender
 from lpse_crawler.store.tenders import upsert_tender
@@ -194,3 +198,78 @@ def test_follows_are_in_the_export_and_go_with_the_account(member, keyring):
     assert (removed["follows"], removed["follow_reminders"]) == (1, 1)
     assert Follow.select().count() == FollowReminder.select().count() == 0
     assert Tender.select().count() == 1  # the package stays: it is public data
+
+
+# -- telling followers what changed ------------------------------------------------------------
+
+JADWAL = [
+    ["Upload Dokumen Penawaran", "3 Maret 2030 08:00", "12 Maret 2030 16:00"],
+    ["Evaluasi Penawaran", "13 Maret 2030 08:00", "14 Maret 2030 16:00"],
+]
+MOVED = [JADWAL[0][:2] + ["19 Maret 2030 16:00"], JADWAL[1]]
+
+
+@pytest.fixture
+def chain(crawler):
+    """The store and follow stages as the crawl makes them, and a package stored once."""
+    stages = [StorePipeline.from_crawler(crawler), FollowPipeline.from_crawler(crawler)]
+    for stage in stages:
+        getattr(stage, "open_spider", lambda: None)()
+
+    def crawl(**fields) -> TenderItem:
+        item = replace(ITEM, **({"jadwal": JADWAL} | fields))
+        for stage in stages:
+            item = stage.process_item(item)
+        return item
+
+    crawl()
+    return crawl
+
+
+def notices(subscriber_id: int) -> list[str]:
+    rows = Notification.select().where(Notification.subscriber == subscriber_id).order_by(Notification.id)
+    return [n.body for n in rows]
+
+
+def people(keyring, *chat_ids: int) -> list[Subscriber]:
+    return [create_subscriber(keyring, chat_id=chat_id, name=f"Pelanggan {chat_id}") for chat_id in chat_ids]
+
+
+def test_followers_are_told_each_change_once_with_the_old_and_new_values(chain, keyring, crawler):
+    follower, other = people(keyring, 601, 602)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    follows.follow(follower, tender.id, utcnow())
+    assert chain().stored_as == "unchanged" and notices(follower.id) == []
+    assert chain(jadwal=MOVED).to_tell == [tender.id]
+    (moved,) = notices(follower.id)
+    assert "Perubahan pada paket yang Anda ikuti</b>\n<b>Pembangunan Jembatan Beton &lt;Tahap II&gt;" in moved
+    line = (
+        "• Jadwal <b>Upload Dokumen Penawaran</b> berubah: sampai 12 Mar 2030 16:00 WIB → 19 Mar 2030 16:00"
+    )
+    assert line + " WIB" in moved
+    chain(jadwal=MOVED)  # crawled again: nothing new
+    chain(jadwal=MOVED, tahap="Tender Batal", batal=True)
+    assert len(notices(follower.id)) == 2 and "• Paket dibatalkan (Batal)\n" in notices(follower.id)[1]
+    assert "Jadwal" not in notices(follower.id)[1]  # the move was told already
+    assert notices(other.id) == [] and crawler.stats.get_value("lpse/changes_told") == 2
+    assert not Tender.get_by_id(tender.id).follow_pending
+
+
+def test_a_change_stored_before_a_crash_is_told_when_the_next_crawl_opens(chain, keyring, crawler):
+    (follower,) = people(keyring, 601)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    follows.follow(follower, tender.id, utcnow())
+    upsert_tender(replace(ITEM, jadwal=MOVED, tahap="Evaluasi Penawaran"))  # stored; killed before telling
+    assert Tender.get_by_id(tender.id).follow_pending and notices(follower.id) == []
+    FollowPipeline.from_crawler(crawler).open_spider()
+    (told,) = notices(follower.id)
+    assert "Tahap berubah: Pengumuman Pascakualifikasi → Evaluasi Penawaran" in told and "19 Mar 2030" in told
+
+
+def test_nothing_is_told_of_a_package_nobody_follows_any_more(chain, keyring):
+    (follower,) = people(keyring, 601)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    follows.follow(follower, tender.id, utcnow())
+    follows.unfollow(follower, tender.id)
+    assert chain(jadwal=MOVED).to_tell == [] and notices(follower.id) == []
+    assert Tender.get_by_id(tender.id).told is None

@@ -1,7 +1,15 @@
 """Followed packages: a subscriber follows a package from its alert ("Ikuti"), sees them with
-/diikuti, and is reminded of its bid deadline 3 days and 1 day before, from 07:00 in the
-package's own zone (WIB, WITA or WIT), never after the deadline nor once the package is
-cancelled or failed. How many packages one may follow is a plan limit (plans.py).
+/diikuti, is told what changed when a crawl stores a change of it, and is reminded of its
+bid deadline 3 days and 1 day before, from 07:00 in the package's own zone (WIB, WITA or
+WIT), never after the deadline nor once the package is cancelled or failed. How many
+packages one may follow is a plan limit (plans.py).
+
+Changes: `tender.told` keeps what followers were last told (set when the package is first
+followed). The store stage marks a followed package it updates (`follow_pending`) in the
+transaction that stores it; `tell_followers` compares what was told with what is stored
+(following/changes.py), queues one message per follower naming the changes that follower
+was not told before (`FollowChange`, by each change's key), and clears the mark, in one
+transaction. A crash between the two leaves the mark: the next crawl tells them first.
 
 Each reminder goes out once per (follow, deadline, stage) through the outbox: a deadline
 that moves gets its own reminders. Run with the plan-end reminders, by the bot process
@@ -17,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import CharField, ForeignKeyField
 
+from lpse_crawler.following.changes import Change, Snapshot, changes, describe, schedule_of
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.plans import effective_plan
@@ -35,6 +44,9 @@ REMINDER = (
     "Anda mengikuti paket ini. Lihat semua dengan /diikuti."
 )
 LEFT = {"3d": "3 hari lagi", "1d": "besok"}
+CHANGED = "🔔 <b>Perubahan pada paket yang Anda ikuti</b>\n<b>{nama}</b>\n{lpse}\n{lines}\n{link}"
+MAX_CHANGE_LINES = 12  # more are counted, so a message stays far under Telegram's 4,096 characters
+MORE_CHANGES = "• dan {count} perubahan lain (lihat halaman LPSE)"
 
 
 class Follow(BaseModel):
@@ -58,7 +70,17 @@ class FollowReminder(BaseModel):
         indexes = ((("follow", "deadline", "stage"), True),)
 
 
-FOLLOW_MODELS = [Follow, FollowReminder]
+class FollowChange(BaseModel):
+    """A change told to one follower: each at most once (by `Change.key`)."""
+
+    follow = ForeignKeyField(Follow, on_delete="CASCADE", index=False)  # the key leads
+    key = CharField()
+
+    class Meta:
+        indexes = ((("follow", "key"), True),)
+
+
+FOLLOW_MODELS = [Follow, FollowReminder, FollowChange]
 
 
 class Outcome(StrEnum):
@@ -79,14 +101,91 @@ def follow(subscriber: Subscriber, tender_id: int, now: datetime) -> Outcome:
         if mine.count() >= follow_limit(subscriber, now):
             return Outcome.LIMIT
         Follow.insert(subscriber=subscriber.id, tender=tender_id).execute()
+        told = Tender.told.is_null()  # the first follower: what is stored now is what is known
+        tender = Tender.get_by_id(tender_id)
+        Tender.update(told=snapshot_of(tender)).where(Tender.id == tender_id, told).execute()
     return Outcome.FOLLOWED
 
 
 def unfollow(subscriber: Subscriber, tender_id: int) -> bool:
-    """Stop following a package; False when it was not followed."""
+    """Stop following a package; False when it was not followed. With its last follower
+    gone the package's changes are no longer told."""
     with write_transaction():
         gone = Follow.delete().where(Follow.subscriber == subscriber.id, Follow.tender == tender_id)
-        return gone.execute() > 0
+        if not gone.execute():
+            return False
+        if not Follow.select().where(Follow.tender == tender_id).exists():
+            Tender.update(told=None, follow_pending=False).where(Tender.id == tender_id).execute()
+    return True
+
+
+def snapshot_of(tender: Tender) -> dict:
+    """What followers are told about, as stored (the JSON of `tender.told`)."""
+    flags = {"ulang": tender.ulang, "batal": tender.batal, "gagal": tender.gagal}
+    return {"tahap": tender.tahap, **flags, "jadwal": tender.jadwal or []}
+
+
+def untold() -> list[int]:
+    """Ids of followed packages whose change is stored but not told yet (a crash came between)."""
+    return [t for (t,) in Tender.select(Tender.id).where(Tender.follow_pending).tuples()]
+
+
+def tell_followers(tender_id: int) -> int:
+    """Queue what changed for each follower of a marked package and clear the mark, in one
+    transaction; returns how many messages were queued."""
+    with write_transaction():
+        tender = Tender.get_by_id(tender_id)
+        instance = Instance.get_or_none(Instance.code == tender.instance_first_seen_id)
+        zone = instance.timezone if instance else "Asia/Jakarta"
+        now = snapshot_of(tender)
+        found = changes(_snapshot(tender.told, zone), _snapshot(now, zone)) if tender.told else []
+        queued = 0
+        for follow_row in Follow.select().where(Follow.tender == tender_id) if found else ():
+            told = {
+                k
+                for (k,) in FollowChange.select(FollowChange.key)
+                .where(FollowChange.follow == follow_row.id)
+                .tuples()
+            }
+            new = [change for change in found if change.key not in told]
+            if not new:
+                continue
+            FollowChange.insert_many([{"follow": follow_row.id, "key": c.key} for c in new]).execute()
+            buttons = [(UNFOLLOW_LABEL, f"unfollow:{tender.id}")]
+            queue_notice(follow_row.subscriber_id, change_text(tender, instance, new, zone), buttons=buttons)
+            queued += 1
+        told_now = now if tender.told is not None else None
+        Tender.update(told=told_now, follow_pending=False).where(Tender.id == tender_id).execute()
+    if queued:
+        log.info("Told %d followers what changed in package %s", queued, tender.kode)
+    return queued
+
+
+def _snapshot(told: dict, zone: str) -> Snapshot:
+    rows = [_Row(*row) for row in told.get("jadwal") or []]
+    flags = {name: bool(told.get(name)) for name in ("ulang", "batal", "gagal")}
+    return Snapshot(tahap=told.get("tahap") or "", schedule=schedule_of(rows, zone), **flags)
+
+
+class _Row:
+    """A stored jadwal row as schedule_of reads it."""
+
+    def __init__(self, tahap: str, mulai: str | None = None, sampai: str | None = None):
+        self.tahap, self.mulai, self.sampai = tahap, mulai, sampai
+
+
+def change_text(tender: Tender, instance: Instance | None, found: list[Change], zone: str) -> str:
+    """One follower's message about a package's changes, in Indonesian HTML."""
+    lines = [f"• {describe(change, zone)}" for change in found[:MAX_CHANGE_LINES]]
+    if len(found) > MAX_CHANGE_LINES:
+        lines.append(MORE_CHANGES.format(count=len(found) - MAX_CHANGE_LINES))
+    lpse = f"{instance.name} ({instance.code})" if instance else tender.instance_first_seen_id
+    return CHANGED.format(
+        nama=html.escape(" ".join(tender.nama.split())[:600], quote=False),
+        lpse=html.escape(lpse, quote=False),
+        lines="\n".join(lines),
+        link=html.escape(tender.url),
+    )
 
 
 def follow_limit(subscriber: Subscriber, now: datetime) -> int:

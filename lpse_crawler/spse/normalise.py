@@ -48,6 +48,7 @@ def normalise(raw: RawPackage) -> TenderItem:
         lokasi=list(page.lokasi) or _split_nonempty(page.get("lokasi pekerjaan")),
         tanggal_pembuatan=parse_datetime(page.get("tanggal pembuatan"), raw.timezone),
         deadline=bid_deadline(raw.schedule, raw.timezone),
+        jadwal=[[row.tahap, row.mulai, row.sampai] for row in raw.schedule],
     )
 
 

@@ -75,12 +75,19 @@ class Tender(BaseModel):
     # next crawl matches the package first (see alerts.py). Its index holds only the marked
     # (a handful), so storing and unmarking a package touch a small tree.
     match_pending = BooleanField(default=False)
+    jadwal = JSONField(default=list)  # the jadwal tab's rows: [tahap, mulai, sampai] as the site wrote them
+    # What followers were last told of the package (people/follows.py); NULL: nobody follows it.
+    told = JSONField(null=True)
+    # Set in the transaction that stores a change of a package someone follows; cleared in the
+    # one that queues what changed for its followers (as match_pending is for matching).
+    follow_pending = BooleanField(default=False)
 
     class Meta:
         indexes = ((("kind", "kode"), True),)
 
 
 Tender.add_index(Tender.index(Tender.match_pending, where=Tender.match_pending))
+Tender.add_index(Tender.index(Tender.follow_pending, where=Tender.follow_pending))
 
 
 class TenderListing(BaseModel):

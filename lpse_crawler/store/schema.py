@@ -11,7 +11,7 @@ from playhouse.migrate import migrate as apply_operations
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.checkouts import Checkout
-from lpse_crawler.people.follows import FOLLOW_MODELS
+from lpse_crawler.people.follows import FOLLOW_MODELS, Follow, FollowChange, FollowReminder
 from lpse_crawler.people.keycheck import KeyCheck
 from lpse_crawler.people.models import PEOPLE_MODELS
 from lpse_crawler.people.reminders import PlanReminder
@@ -104,6 +104,12 @@ def _lean_indexes(db) -> None:
     db.create_tables([Tender], safe=True)  # its indexes as the model declares them now
 
 
+def _telling_followers(db) -> None:
+    for field in (Tender.jadwal, Tender.told, Tender.follow_pending):
+        _add_column_once(db, field)
+    db.create_tables([Tender, FollowChange], safe=True)  # the to-tell index; the changes told
+
+
 # (version, what it does, step). Never edit a released step: add the next one.
 MIGRATIONS = [
     (
@@ -151,8 +157,9 @@ MIGRATIONS = [
     (
         15,
         "followed packages and their deadline reminders",
-        lambda db: db.create_tables(FOLLOW_MODELS, safe=True),
+        lambda db: db.create_tables([Follow, FollowReminder], safe=True),
     ),
+    (16, "each package's jadwal, and what its followers were told of it", _telling_followers),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version

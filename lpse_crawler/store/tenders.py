@@ -19,7 +19,7 @@ from lpse_crawler.store.statements import insert_sql
 # Item fields that are not columns of `tender`, or are kept apart from its content hash.
 # The url names the slug it was first seen under: the same package under another slug is
 # not a change, so it is kept from the first sighting.
-_SET_HERE = {"stored_as", "newly_listed", "to_match", "first_seen_at"}
+_SET_HERE = {"stored_as", "newly_listed", "to_match", "first_seen_at", "to_tell"}
 _NOT_COLUMNS = {"instance", *_SET_HERE}
 _NOT_CONTENT = {"instance", "listing_hash", "url", *_SET_HERE}
 _ITEM_FIELDS = [f.name for f in fields(TenderItem)]
@@ -44,14 +44,15 @@ def content_hash(item: TenderItem) -> str:
 def upsert_tender(item: TenderItem) -> Outcome:
     """Insert or update one package in one transaction: its row, its listing here, its stage
     history, its place in the detail queue (done), and its "to match" mark when it is new
-    or newly listed here. Sets `item.to_match` to the tender ids the match stage must see,
-    and `item.first_seen_at` when it is new."""
+    or newly listed here, and its "to tell" mark when someone follows it and it changed.
+    Sets `item.to_match` to the tender ids the match stage must see, `item.to_tell` to
+    those whose followers must be told, and `item.first_seen_at` when it is new."""
     now = utcnow()
     stamp = Tender.updated_at.db_value(now)  # every moment written here: converted once
     columns = {name: getattr(item, name) for name in _ITEM_FIELDS if name not in _NOT_COLUMNS}
     columns["content_hash"] = content_hash(item)
     with write_transaction():
-        tender_id, outcome, changes, moments = _store_row(item, columns, stamp)
+        tender_id, outcome, changes, moments, followed = _store_row(item, columns, stamp)
         listing = {"tender": tender_id, "instance": item.instance}
         stamps = {"first_seen_at": stamp, "created_at": stamp, "updated_at": stamp}
         cursor = _execute(TenderListing, "insert_ignore", listing, stamps)
@@ -63,34 +64,44 @@ def upsert_tender(item: TenderItem) -> Outcome:
         # A package fetched from the queue leaves it here; with nothing queued this writes no page.
         database.execute_sql(_unqueue_sql(database.param), (item.instance, item.kind, item.kode))
     item.to_match = [tender_id] if outcome is Outcome.NEW or item.newly_listed else []
+    item.to_tell = [tender_id] if followed else []
     if outcome is Outcome.NEW:
         item.first_seen_at = now
     return outcome
 
 
-def _store_row(item: TenderItem, columns: dict, stamp: str) -> tuple[int, Outcome, dict, dict]:
+def _store_row(item: TenderItem, columns: dict, stamp: str) -> tuple[int, Outcome, dict, dict, bool]:
     """Insert the package's row and first stage when it is new; else add its stage if that
-    changed and say what to update: (id, outcome, values to update, moments to update)."""
+    changed and say what to update: (id, outcome, values to update, moments to update,
+    whether followers are to be told)."""
     stamps = {"created_at": stamp, "updated_at": stamp}
-    new = columns | {"instance_first_seen": item.instance, "match_pending": True}
+    new = columns | {"instance_first_seen": item.instance, "match_pending": True, "follow_pending": False}
     seen = stamps | {"first_seen_at": stamp, "last_seen_at": stamp}
     inserted = _execute(Tender, "insert_new", new, seen).fetchone()  # no race between crawlers
     if inserted is not None:
         _execute(
             TenderStage, "insert", {"tender": inserted[0], "tahap": item.tahap}, stamps | {"seen_at": stamp}
         )
-        return inserted[0], Outcome.NEW, {}, {}
-    tender_id, stored_hash, stored_stage = database.execute_sql(
+        return inserted[0], Outcome.NEW, {}, {}, False
+    tender_id, stored_hash, stored_stage, followed = database.execute_sql(
         _select_sql(database.param), (item.kind, item.kode)
     ).fetchone()
     if stored_hash == columns["content_hash"]:
-        return tender_id, Outcome.UNCHANGED, {"listing_hash": item.listing_hash}, {"last_seen_at": stamp}
+        return (
+            tender_id,
+            Outcome.UNCHANGED,
+            {"listing_hash": item.listing_hash},
+            {"last_seen_at": stamp},
+            False,
+        )
     if stored_stage != item.tahap:
         _execute(
             TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap}, stamps | {"seen_at": stamp}
         )
     columns.pop("url")
-    return tender_id, Outcome.UPDATED, columns, {"last_seen_at": stamp, "updated_at": stamp}
+    if followed:
+        columns["follow_pending"] = True
+    return tender_id, Outcome.UPDATED, columns, {"last_seen_at": stamp, "updated_at": stamp}, bool(followed)
 
 
 @cache
@@ -100,7 +111,7 @@ def _unqueue_sql(p: str) -> str:
 
 @cache
 def _select_sql(p: str) -> str:
-    return f"SELECT id, content_hash, tahap FROM tender WHERE kind = {p} AND kode = {p}"
+    return f"SELECT id, content_hash, tahap, told IS NOT NULL FROM tender WHERE kind = {p} AND kode = {p}"
 
 
 _TAILS = {
