@@ -9,6 +9,7 @@ from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
 from lpse_crawler.matching.filters import CATEGORY_ALIASES, FIELDS, FilterError
+from lpse_crawler.matching.preview import MAX_SCANNED, PREVIEW_DAYS, preview
 from lpse_crawler.matching.saved_filters import InstanceGeography, save_filter
 from lpse_crawler.matching.textmatch import words
 from lpse_crawler.people.models import Filter, Subscriber
@@ -159,9 +160,8 @@ class FilterCommands(Bot):
         except (FilterError, PlanLimitError) as exc:
             self.reply(chat_id, escape_html(str(exc)))
             return False
-        self.reply(
-            chat_id, texts.FILTER_SAVED.format(name=escape_html(saved.name), spec=escape_html(saved.spec))
-        )
+        text = texts.FILTER_SAVED.format(name=escape_html(saved.name), spec=escape_html(saved.spec))
+        self.reply(chat_id, f"{text}\n\n{_preview(saved.spec)}")
         return True
 
     def _search(self, message, state: ChatState) -> None:
@@ -356,6 +356,21 @@ def shorten(text: str, limit: int = NAME_LENGTH) -> str:
     if text[limit - 1] != " " and " " in cut:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" |&-,;·") + "…"
+
+
+def _preview(spec: str) -> str:
+    """What the filter fits among the packages stored lately (matching/preview.py)."""
+    geography = InstanceGeography()
+    found = preview(geography.parse(spec), geography.province_of, utcnow())
+    if not found.count:
+        return texts.PREVIEW_NONE.format(days=PREVIEW_DAYS)
+    capped = texts.PREVIEW_CAPPED.format(scanned=f"{MAX_SCANNED:,}".replace(",", ".")) if found.capped else ""
+    lines = [texts.PREVIEW.format(count=found.count, days=PREVIEW_DAYS, capped=capped)]
+    for tender in found.examples:
+        nama = " ".join(tender.nama.split())
+        nama = nama if len(nama) <= 90 else nama[:89] + "…"
+        lines.append(texts.PREVIEW_EXAMPLE.format(url=escape_html(tender.url), nama=escape_html(nama)))
+    return "\n".join(lines)
 
 
 def _index(value: str, size: int) -> int:

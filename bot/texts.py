@@ -82,6 +82,11 @@ FILTER_EVERY_PACKAGE = "Semua paket"
 FILTER_SAVED = (
     "Filter <b>{name}</b> tersimpan:\n<code>{spec}</code>\nBerlaku mulai sekarang untuk paket baru."
 )
+# The preview under a saved filter (matching/preview.py): stored packages only, nothing sent.
+PREVIEW = "Filter ini cocok dengan <b>{count} paket</b> dalam {days} hari terakhir{capped}, misalnya:"
+PREVIEW_NONE = "Belum ada paket dalam {days} hari terakhir yang cocok dengan filter ini."
+PREVIEW_CAPPED = " (dari {scanned} paket terbaru)"
+PREVIEW_EXAMPLE = '• <a href="{url}">{nama}</a>'
 FILTER_EXPIRED = "Pembuatan filter ini sudah kedaluwarsa. Ketik /filter untuk mulai lagi."
 # The filter language (lpse_crawler/matching/filters.py) for users, sent by /filter bantuan
 # as FILTER_HELP. Plain text, not HTML: it has "<=" and quotes, so escape it before sending.

@@ -12,7 +12,7 @@ from functools import cache
 from types import SimpleNamespace
 
 from lpse_crawler.items import TenderItem
-from lpse_crawler.matching.fit import tender_facts
+from lpse_crawler.matching.fit import facts_of
 from lpse_crawler.matching.index import FilterIndex, Match
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
@@ -79,19 +79,7 @@ def match_tender(
 
 def _fitting(index: FilterIndex, geography: InstanceGeography, tender, instances: set[str]) -> list[Match]:
     """The matches of filters saved before the package was first stored."""
-    facts = tender_facts(
-        nama=tender.nama,
-        instances=instances,
-        provinces={geography.province_of[c] for c in instances if c in geography.province_of},
-        instansi=tender.instansi,
-        kategori=tender.kategori,
-        kind=tender.kind,
-        kbli=tender.kbli,
-        size=tender.kualifikasi_usaha,
-        hps=tender.hps,
-        pagu=tender.pagu,
-        hps_listing=tender.hps_listing,
-    )
+    facts = facts_of(tender, instances, geography.province_of)
     seen = tender.first_seen_at
     return [m for m in index.match(facts) if m.filter.created_at is None or m.filter.created_at <= seen]
 

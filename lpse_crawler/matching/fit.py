@@ -54,6 +54,24 @@ def tender_facts(
     )
 
 
+def facts_of(tender, instances: set[str], province_of: dict[str, str]) -> TenderFacts:
+    """The facts of a stored package (a Tender, or anything with its fields) listed on
+    `instances`, their provinces by `province_of`."""
+    return tender_facts(
+        nama=tender.nama,
+        instances=instances,
+        provinces={province_of[c] for c in instances if c in province_of},
+        instansi=tender.instansi,
+        kategori=tender.kategori,
+        kind=tender.kind,
+        kbli=tender.kbli,
+        size=tender.kualifikasi_usaha,
+        hps=tender.hps,
+        pagu=tender.pagu,
+        hps_listing=tender.hps_listing,
+    )
+
+
 # -- matching: package fields first, then exclusions, then keywords ---------------------
 
 
