@@ -27,6 +27,7 @@ from bot.config import BotConfig
 from bot.filter_flow import FilterCommands
 from bot.following import FollowCommands
 from bot.handlers import MAX_TEXT, AccountCommands, count_command, too_long
+from bot.looking_back import LookBackCommands
 from bot.paying import PayingCommands
 from bot.support import SupportCommands
 from lpse_crawler.people.crypto import Keyring
@@ -44,6 +45,8 @@ COMMANDS = {
     "filterku": ["filterku", "myfilters"],
     "hapusfilter": ["hapusfilter", "deletefilter"],
     "diikuti": ["diikuti", "following"],
+    "terbaru": ["terbaru", "recent"],
+    "ekspor": ["ekspor", "export"],
     "jeda": ["jeda", "pause"],
     "lanjut": ["lanjut", "resume"],
     "status": ["status"],
@@ -88,7 +91,13 @@ class ChatLimiter:
 
 
 class PantauBot(
-    AccountCommands, FilterCommands, FollowCommands, SupportCommands, AdminCommands, PayingCommands
+    AccountCommands,
+    FilterCommands,
+    FollowCommands,
+    LookBackCommands,
+    SupportCommands,
+    AdminCommands,
+    PayingCommands,
 ):
     """All command groups over one TeleBot, and the one dispatcher of its updates."""
 
@@ -191,6 +200,8 @@ class PantauBot(
                 self.delete_button(call, value)
             elif action in ("follow", "ignore", "unfollow"):  # under alerts, /diikuti, reminders
                 getattr(self, f"{action}_button")(call, value)
+            elif action == "recent":  # /terbaru's pages
+                self.recent_button(call, value)
             elif action == "pay":  # plan, period, payment link (paying.py)
                 self.pay_button(call, value)
             elif action == "support" and value == "ask":  # under /bantuan (support.py)

@@ -172,7 +172,8 @@ PRIVASI = (
 BANTUAN = (
     "<b>Perintah</b>\n/start mulai\n/daftar isi nama dan kontak\n/filter buat filter\n"
     "/filterku daftar filter\n"
-    "/diikuti paket yang Anda ikuti\n"
+    "/diikuti paket yang Anda ikuti\n/terbaru paket terbaru yang cocok\n"
+    "/ekspor 30 unduh paket yang cocok (CSV)\n"
     "/hapusfilter hapus filter\n/jeda dan /lanjut jeda atau lanjutkan notifikasi\n/status status akun\n"
     "/paket paket berbayar\n/datasaya unduh data Anda\n/ubahdata perbaiki data\n/hapusakun hapus akun\n"
     "/privasi kebijakan privasi\n\nPerlu bantuan admin, atau mengirim bukti transfer? "
@@ -245,6 +246,23 @@ PAY_ADMIN_PROBLEM = "<b>Pembayaran perlu diperiksa</b>: checkout #{id} (pelangga
 # a /hapusfilter button whose filter is gone (ids are never reused) or is not this chat's
 FILTER_GONE = "Filter sudah dihapus. Lihat /filterku untuk filter Anda sekarang."
 
+# Looking back (bot/looking_back.py): /terbaru and /ekspor.
+RECENT_HEADER = "<b>Paket terbaru yang cocok dengan filter Anda</b> (halaman {page}):"
+RECENT_LINE = '{n}. <a href="{url}">{nama}</a>\n   cocok {matched}; {state}'
+RECENT_DEADLINE = "batas penawaran {deadline}"
+RECENT_STAGE = "tahap: {tahap}"
+RECENT_FOLLOW = "Ikuti {n}"
+RECENT_NEWER, RECENT_OLDER = "« Lebih baru", "Lebih lama »"
+RECENT_NONE = (
+    "Belum ada paket yang cocok dengan filter Anda. Buat atau lihat filter dengan /filter dan /filterku."
+)
+RECENT_END = "Tidak ada paket lebih lama lagi."
+EKSPOR_USAGE = "Tulis jumlah hari, 1 sampai {max}, mis. <code>/ekspor 30</code> (tanpa angka: 30 hari)."
+EKSPOR_NONE = "Tidak ada paket yang cocok dengan filter Anda dalam {days} hari terakhir."
+EKSPOR_CAPTION = (
+    "{rows} paket yang cocok dengan filter Anda dalam {days} hari terakhir (CSV, buka dengan Excel)."
+)
+EKSPOR_CUT = " Hanya {rows} paket terbaru; persingkat periodenya untuk yang lebih lama."
 # Following packages (bot/following.py): the buttons under every tender alert, /diikuti.
 FOLLOW_BUTTON, IGNORE_BUTTON = "Ikuti", "Abaikan"
 FOLLOWED = (
