@@ -4,6 +4,7 @@ instance's health. Packages are the recorded non-tender 11002302000 (tests/test_
 
 import asyncio
 import dataclasses
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from lpse_crawler.store import crawl_state
 from lpse_crawler.store.crawl_state import Session
 from lpse_crawler.store.database import database, is_postgres
 from lpse_crawler.store.models import ListingProgress, PendingDetail, Tender, TenderListing
+from lpse_crawler.store.tenders import mark_listed
 from tests.test_normalise import raw_package
 
 KODE = "11002302000"
@@ -267,6 +269,21 @@ def test_packages_nothing_fits_are_unmarked_together_when_the_crawl_closes(crawl
     match.close_spider()
     assert not Tender.get_by_id(item.to_match[0]).match_pending and alerts() == {}
     assert crawler.stats.get_value("lpse/errors/storage") is None
+
+
+def test_a_mark_another_crawl_sets_after_the_match_outlives_the_batch(crawler, pipelines):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    item = match.process_item(store(pipelines, normalise(raw_package())))  # nothing fits: batched
+    time.sleep(0.001)  # the other crawl's listing comes later
+    assert mark_listed("nasional", "nontender", [KODE]) == item.to_match  # another crawl process
+    match.close_spider()
+    assert Tender.get_by_id(item.to_match[0]).match_pending  # its new listing is still to match
+    again = MatchPipeline.from_crawler(crawler)
+    again.open_spider()
+    again.close_spider()
+    assert crawler.stats.get_value("lpse/matched_leftover") == 1
+    assert not Tender.get_by_id(item.to_match[0]).match_pending
 
 
 def test_marks_that_cannot_be_cleared_at_close_count_as_storage_and_are_matched_again(crawler, pipelines):

@@ -17,7 +17,7 @@ from lpse_crawler.matching.index import FilterIndex, Match
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
 from lpse_crawler.store.database import database, utcnow, write_transaction
-from lpse_crawler.store.models import Tender
+from lpse_crawler.store.models import Tender, TenderListing
 
 
 def unmatched() -> list[int]:
@@ -36,17 +36,19 @@ class Unmarks:
     commit each); `flush` writes what is left."""
 
     def __init__(self, size: int = 200):
-        self.size, self.ids = size, []
+        self.size, self.ids, self.as_of = size, [], None
 
-    def add(self, tender_id: int) -> None:
+    def add(self, tender_id: int, as_of: datetime) -> None:
+        """`as_of`: when what was matched was read (see _clear_marks)."""
         self.ids.append(tender_id)
+        self.as_of = as_of if self.as_of is None else min(self.as_of, as_of)
         if len(self.ids) >= self.size:
             self.flush()
 
     def flush(self) -> None:
         if self.ids:
-            _clear_marks(self.ids)  # one statement: a transaction of its own
-            self.ids = []
+            _clear_marks(self.ids, self.as_of)  # one statement: a transaction of its own
+            self.ids, self.as_of = [], None
 
 
 def match_tender(
@@ -63,17 +65,20 @@ def match_tender(
     nothing fits is unmarked at once, or later with `unmarks`. `new` is the item the store
     stage has just stored as this package, new: matched as it is, listed on its instance
     only, instead of read back."""
-    tender, instances = _read_tender(tender_id) if new is None else (new, {new.instance})
+    if new is None:
+        tender, instances, as_of = _read_tender(tender_id)
+    else:
+        tender, instances, as_of = new, {new.instance}, new.first_seen_at
     fitting = [] if is_closed(tender, now or utcnow()) else _fitting(index, geography, tender, instances)
     if not fitting:
         if unmarks is None:
-            _clear_marks([tender_id])
+            _clear_marks([tender_id], as_of)
         else:
-            unmarks.add(tender_id)
+            unmarks.add(tender_id, as_of)
         return 0
     with write_transaction():
         queued = enqueue(tender_id, fitting)
-        _clear_marks([tender_id])
+        _clear_marks([tender_id], as_of)
     return queued
 
 
@@ -84,21 +89,31 @@ def _fitting(index: FilterIndex, geography: InstanceGeography, tender, instances
     return [m for m in index.match(facts) if m.filter.created_at is None or m.filter.created_at <= seen]
 
 
-def _read_tender(tender_id: int) -> tuple[SimpleNamespace, set[str]]:
-    """The columns matching reads (converted by their peewee fields) and the instances
-    listing the package."""
+def _read_tender(tender_id: int) -> tuple[SimpleNamespace, set[str], datetime]:
+    """The columns matching reads (converted by their peewee fields), the instances listing
+    the package, and when the newest of those listings was made (what was read is as of then)."""
     row = database.execute_sql(_read_sql(database.param), (tender_id,)).fetchone()
     if row is None:
         raise Tender.DoesNotExist(f"no tender {tender_id}")
     tender = SimpleNamespace(**dict(zip(_READ, row, strict=True)))
     for name in _CONVERTED:
         setattr(tender, name, Tender._meta.fields[name].python_value(getattr(tender, name)))
-    listings = database.execute_sql(_listings_sql(database.param), (tender_id,))
-    return tender, {code for (code,) in listings}
+    listings = list(database.execute_sql(_listings_sql(database.param), (tender_id,)))
+    moment = TenderListing.first_seen_at.python_value
+    as_of = max((moment(seen) for _, seen in listings), default=tender.first_seen_at)
+    return tender, {code for code, _ in listings}, as_of
 
 
-def _clear_marks(tender_ids: list[int]) -> None:
-    Tender.update(match_pending=False, updated_at=utcnow()).where(Tender.id.in_(tender_ids)).execute()
+def _clear_marks(tender_ids: list[int], as_of: datetime) -> None:
+    """Unmark the packages, but not one listed somewhere new after `as_of` (the newest listing
+    that was matched): that listing marked it again (another crawl process, say), and what
+    was matched did not include it. The next crawl matches it again."""
+    newer = TenderListing.select(TenderListing.tender).where(
+        TenderListing.tender.in_(tender_ids), TenderListing.first_seen_at > as_of
+    )
+    Tender.update(match_pending=False, updated_at=utcnow()).where(
+        Tender.id.in_(tender_ids), Tender.id.not_in(newer)
+    ).execute()
 
 
 @cache
@@ -109,7 +124,7 @@ def _read_sql(p: str) -> str:
 
 @cache
 def _listings_sql(p: str) -> str:
-    return f'SELECT "instance" FROM "tender_listing" WHERE "tender_id" = {p}'
+    return f'SELECT "instance", "first_seen_at" FROM "tender_listing" WHERE "tender_id" = {p}'
 
 
 def is_closed(tender: Tender | SimpleNamespace, now: datetime) -> bool:
