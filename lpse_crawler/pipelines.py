@@ -160,14 +160,22 @@ class FollowPipeline(CrawlerPipeline):
     def open_spider(self):
         try:
             leftover = follows.untold()
-            for tender_id in leftover:
-                self._tell(tender_id)
         except Exception as exc:  # the crawl still runs; what is left stays marked
-            log.exception("Could not tell the changes an earlier crawl left: %s", exc)
+            log.exception("Could not read the changes an earlier crawl left: %s", exc)
             self.crawler.stats.inc_value("lpse/errors/storage")
             return
+        for tender_id in leftover:  # one that cannot be told stays marked; the others are told
+            try:
+                self._tell(tender_id)
+            except Exception as exc:
+                log.exception(
+                    "Could not tell the changes of package %d an earlier crawl left: %s", tender_id, exc
+                )
+                self.crawler.stats.inc_value("lpse/errors/storage")
         if leftover:
-            log.warning("Told %d changes an earlier crawl stored but did not tell", len(leftover))
+            log.warning(
+                "Told the changes of %d packages an earlier crawl stored but did not tell", len(leftover)
+            )
 
     def handle(self, item):
         for tender_id in getattr(item, "to_tell", ()):

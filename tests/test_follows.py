@@ -273,3 +273,38 @@ def test_nothing_is_told_of_a_package_nobody_follows_any_more(chain, keyring):
     follows.unfollow(follower, tender.id)
     assert chain(jadwal=MOVED).to_tell == [] and notices(follower.id) == []
     assert Tender.get_by_id(tender.id).told is None
+
+
+def test_a_paused_or_blocked_follower_is_not_written_to(chain, keyring):
+    active, paused, blocked = people(keyring, 601, 602, 603)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    for subscriber in (active, paused, blocked):
+        follows.follow(subscriber, tender.id, utcnow())
+    Subscriber.update(status="paused").where(Subscriber.id == paused.id).execute()
+    Subscriber.update(status="blocked").where(Subscriber.id == blocked.id).execute()
+    chain(jadwal=MOVED)
+    assert len(notices(active.id)) == 1 and notices(paused.id) == notices(blocked.id) == []
+
+
+def test_a_leftover_change_that_cannot_be_told_does_not_keep_the_others_untold(
+    chain, keyring, crawler, monkeypatch
+):
+    (follower,) = people(keyring, 601)
+    first = Tender.get(Tender.kode == ITEM.kode)
+    chain(kode="10102585000")
+    second = Tender.get(Tender.kode == "10102585000")
+    for tender in (first, second):
+        follows.follow(follower, tender.id, utcnow())
+        upsert_tender(replace(ITEM, kode=tender.kode, jadwal=MOVED))  # stored; killed before telling
+    tell = follows.tell_followers
+
+    def broken_for_the_first(tender_id):
+        if tender_id == first.id:
+            raise OSError("disk I/O error")
+        return tell(tender_id)
+
+    monkeypatch.setattr(follows, "tell_followers", broken_for_the_first)
+    FollowPipeline.from_crawler(crawler).open_spider()
+    assert len(notices(follower.id)) == 1 and "Upload Dokumen Penawaran" in notices(follower.id)[0]
+    assert Tender.get_by_id(first.id).follow_pending and not Tender.get_by_id(second.id).follow_pending
+    assert crawler.stats.get_value("lpse/errors/storage") == 1

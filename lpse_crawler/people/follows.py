@@ -140,7 +140,12 @@ def tell_followers(tender_id: int) -> int:
         now = snapshot_of(tender)
         found = changes(_snapshot(tender.told, zone), _snapshot(now, zone)) if tender.told else []
         queued = 0
-        for follow_row in Follow.select().where(Follow.tender == tender_id) if found else ():
+        reachable = (
+            Follow.select()
+            .join(Subscriber)
+            .where(Follow.tender == tender_id, Subscriber.status.in_(REACHABLE[Channel.TELEGRAM]))
+        )
+        for follow_row in reachable if found else ():  # a blocked or gone follower is not written to
             told = {
                 k
                 for (k,) in FollowChange.select(FollowChange.key)
