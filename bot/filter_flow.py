@@ -1,5 +1,6 @@
 """Filter commands: guided creation with inline keyboards, one-line creation, list, delete."""
 
+import logging
 import re
 
 from telebot import types
@@ -16,6 +17,8 @@ from lpse_crawler.people.models import Filter, Subscriber
 from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, effective_plan
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
+
+log = logging.getLogger(__name__)
 
 PAGE = 8  # buttons per keyboard page
 FOUND = 40  # LPSE listed for a typed part of a name, at most
@@ -161,7 +164,12 @@ class FilterCommands(Bot):
             self.reply(chat_id, escape_html(str(exc)))
             return False
         text = texts.FILTER_SAVED.format(name=escape_html(saved.name), spec=escape_html(saved.spec))
-        self.reply(chat_id, f"{text}\n\n{_preview(saved.spec)}")
+        try:
+            shown = _preview(saved.spec)
+        except Exception:  # the filter is saved: say so, and the operator reads why there is no preview
+            log.exception("Could not preview filter %d", saved.id)
+            shown = texts.PREVIEW_FAILED
+        self.reply(chat_id, f"{text}\n\n{shown}")
         return True
 
     def _search(self, message, state: ChatState) -> None:

@@ -86,6 +86,7 @@ FILTER_SAVED = (
 PREVIEW = "Filter ini cocok dengan <b>{count} paket</b> dalam {days} hari terakhir{capped}, misalnya:"
 PREVIEW_NONE = "Belum ada paket dalam {days} hari terakhir yang cocok dengan filter ini."
 PREVIEW_CAPPED = " (dari {scanned} paket terbaru)"
+PREVIEW_FAILED = "Pratinjau filter tidak tersedia saat ini; filter tetap tersimpan dan aktif."
 PREVIEW_EXAMPLE = '• <a href="{url}">{nama}</a>'
 FILTER_EXPIRED = "Pembuatan filter ini sudah kedaluwarsa. Ketik /filter untuk mulai lagi."
 # The filter language (lpse_crawler/matching/filters.py) for users, sent by /filter bantuan

@@ -54,3 +54,13 @@ def test_a_preview_looks_at_a_bounded_number_of_packages_and_says_so(database, m
     geography = InstanceGeography()
     found = previews.preview(geography.parse("obat"), geography.province_of, utcnow())
     assert (found.count, found.capped, [t.kode for t in found.examples]) == (3, True, ["4", "3", "2"])
+
+
+def test_a_preview_that_fails_still_says_the_filter_is_saved(chat, member, monkeypatch, caplog):
+    def broken(*args):
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr("bot.filter_flow.preview", broken)
+    reply = chat.say(USER, "/filter obat")
+    assert "tersimpan" in reply and "Pratinjau filter tidak tersedia saat ini" in reply
+    assert "Could not preview filter" in caplog.text and "disk I/O error" in caplog.text

@@ -25,19 +25,20 @@ def preview(
     spec: FilterSpec, province_of: dict[str, str], now: datetime, days: int = PREVIEW_DAYS
 ) -> Preview:
     since = now - timedelta(days=days)
-    recent = Tender.first_seen_at >= since
-    listed: dict[int, set[str]] = {}
-    query = TenderListing.select(TenderListing.tender, TenderListing.instance).join(Tender).where(recent)
+    scanned = Tender.first_seen_at >= since
+    # The newest MAX_SCANNED packages of the period: those above the first one left out.
+    floor = Tender.select(Tender.id).where(scanned).order_by(Tender.id.desc()).offset(MAX_SCANNED)
+    if (below := floor.limit(1).scalar()) is not None:
+        scanned &= Tender.id > below
+    listed: dict[int, set[str]] = {}  # read for the scanned packages only
+    query = TenderListing.select(TenderListing.tender, TenderListing.instance).join(Tender).where(scanned)
     for tender_id, instance in query.tuples():
         listed.setdefault(tender_id, set()).add(instance)
-    count, examples, scanned = 0, [], 0
+    count, examples = 0, []
     packages = Tender.select(Tender.id, Tender.kode, Tender.url, *(Tender._meta.fields[f] for f in READ))
-    for tender in packages.where(recent).order_by(Tender.id.desc()).limit(MAX_SCANNED + 1).iterator():
-        scanned += 1
-        if scanned > MAX_SCANNED:
-            break
+    for tender in packages.where(scanned).order_by(Tender.id.desc()).iterator():
         if matches(spec, facts_of(tender, listed.get(tender.id, set()), province_of)) is not None:
             count += 1
             if len(examples) < EXAMPLES:
                 examples.append(tender)
-    return Preview(count, examples, scanned > MAX_SCANNED)
+    return Preview(count, examples, below is not None)
