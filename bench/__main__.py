@@ -1,15 +1,16 @@
 """Print the benchmarks' figures.
 
-`python -m bench [store|requests|freshness|matching|sender|soak|parsers]` (default: all).
+`python -m bench [store|requests|watching|freshness|matching|sender|soak|parsers]` (default: all).
 """
 
 import sys
 
-from bench import crawl_requests, freshness, matching, parsers, sender, soak, store_throughput
+from bench import crawl_requests, freshness, matching, parsers, sender, soak, store_throughput, watch_requests
 
 BENCHMARKS = {
     "store": store_throughput.main,
     "requests": crawl_requests.main,
+    "watching": watch_requests.main,
     "freshness": freshness.main,
     "matching": matching.main,
     "sender": sender.main,

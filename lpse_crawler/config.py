@@ -50,6 +50,7 @@ VARIABLES = {
         Variable("LPSE_DETAIL_ATTEMPTS", "5", "int", "failures before a package is tried daily"),
         Variable("LPSE_MAX_PAGES", "50", "int", "listing pages per instance, kind, year and cycle"),
         Variable("LPSE_MAX_DETAILS", "500", "int", "packages fetched per instance and cycle"),
+        Variable("LPSE_MAX_WATCHES", "500", "int", "followed packages read again per run"),
         Variable("LPSE_FAIL_AFTER", "1", "int", "failures in a row before an instance fails the crawl"),
         Variable("LPSE_LEASE_SECONDS", "600", "int", "how long a crawl's lease on an instance lasts"),
         Variable("LPSE_SCHEDULE", "1", "flag", "check listings when due (0: every listing every run)"),

@@ -77,14 +77,18 @@ def summary(status: int, failing: list[str]) -> str:
 
 def health_table(health: dict[str, InstanceHealth]) -> str:
     """A plain-text table: one line per instance, failures first."""
-    header = f"{'instance':<24} {'status':<6} {'new':>5} {'upd':>5} {'req':>5}  error"
+    header = f"{'instance':<24} {'status':<6} {'new':>5} {'upd':>5} {'req':>5} {'watch':>5}  error"
     lines = [header, "-" * len(header)]
     ordered = sorted(health.items(), key=lambda kv: (not kv[1].failed, kv[0]))
     for code, h in ordered:
         status = "GAGAL" if h.failed else "OK"
         error = h.all_errors[0][:70] if h.failed else ""
-        lines.append(f"{code:<24} {status:<6} {h.new:>5} {h.updated:>5} {h.requests:>5}  {error}")
+        row = f"{code:<24} {status:<6} {h.new:>5} {h.updated:>5} {h.requests:>5} {h.watch_requests:>5}"
+        lines.append(f"{row}  {error}")
     total = sum(h.requests for h in health.values())
+    watching = sum(h.watch_requests for h in health.values())
     failed = sum(1 for h in health.values() if h.failed)
-    lines.append(f"{len(health)} instances, {failed} failed, {total} requests")
+    lines.append(
+        f"{len(health)} instances, {failed} failed, {total} requests ({watching} reading followed packages)"
+    )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from datetime import datetime
 from lpse_crawler.spse.coverage import Coverage
 from lpse_crawler.spse.listing import ListingRow
 from lpse_crawler.spse.pages import Announcement, ScheduleRow
+from lpse_crawler.spse.results import Contract, Winner
 from lpse_crawler.store.crawl_state import Session
 
 
@@ -106,3 +107,20 @@ class ListingChecked:
     kind: str
     year: int
     found: int | None
+
+
+@dataclass
+class WatchedPackage:
+    """A followed package's pages read again (following/watching.py), in the site's words;
+    `winners` and `contracts` are None when their tab was not read this time."""
+
+    instance: str
+    timezone: str
+    tender_id: int
+    kode: str
+    tahap: str | None  # the announcement's current stage; None when it does not say
+    badges: list[str]
+    schedule: list[ScheduleRow]
+    winners: list[Winner] | None = None
+    contracts: list[Contract] | None = None
+    to_tell: list[int] = field(default_factory=list)  # set by the watch stage: the package, if it changed

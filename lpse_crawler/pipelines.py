@@ -11,6 +11,7 @@ import logging
 from scrapy.exceptions import DropItem
 
 from lpse_crawler import usage
+from lpse_crawler.following import watched
 from lpse_crawler.items import (
     DetailFailure,
     ListingChecked,
@@ -18,6 +19,7 @@ from lpse_crawler.items import (
     RawPackage,
     SessionChange,
     TenderItem,
+    WatchedPackage,
 )
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
@@ -148,6 +150,22 @@ class StorePipeline(CrawlerPipeline):
         elif outcome is Outcome.UPDATED:
             health.updated += 1
         item.stored_as = outcome.value
+        return item
+
+
+class WatchPipeline(CrawlerPipeline):
+    """A followed package read again (spiders/watching.py): store what it showed, in one
+    transaction that marks it for its followers when something changed."""
+
+    def handle(self, item):
+        if not isinstance(item, WatchedPackage):
+            return item
+        read = watched.read_of(
+            item.tahap, item.badges, item.schedule, item.winners, item.contracts, item.timezone
+        )
+        if watched.store_read(item.tender_id, read, item.timezone):
+            item.to_tell = [item.tender_id]
+        self.crawler.stats.inc_value("lpse/watched")
         return item
 
 

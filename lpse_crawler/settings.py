@@ -32,6 +32,7 @@ LPSE_PAGE_SIZE = get("LPSE_PAGE_SIZE")
 LPSE_DETAIL_ATTEMPTS = get("LPSE_DETAIL_ATTEMPTS")  # failures before a package is tried daily
 LPSE_MAX_PAGES = get("LPSE_MAX_PAGES")  # listing pages per instance, kind, year and cycle
 LPSE_MAX_DETAILS = get("LPSE_MAX_DETAILS")  # packages fetched per instance and cycle
+LPSE_MAX_WATCHES = get("LPSE_MAX_WATCHES")  # followed packages read again per run
 LPSE_LEASE_SECONDS = get("LPSE_LEASE_SECONDS")  # leases on instances, renewed while crawling
 LPSE_FAIL_AFTER = get("LPSE_FAIL_AFTER")  # failures in a row before an instance fails the exit
 LPSE_SCHEDULE = get("LPSE_SCHEDULE")  # check listings when due; 0: every listing, every run
@@ -106,6 +107,7 @@ ITEM_PIPELINES = {
     "lpse_crawler.pipelines.DetailFailurePipeline": 60,  # count a failed detail fetch on its queue row
     "lpse_crawler.pipelines.NormalisePipeline": 100,  # RawPackage -> TenderItem
     "lpse_crawler.pipelines.StorePipeline": 300,  # upsert, listing, stage, unqueue, "to match" mark
+    "lpse_crawler.pipelines.WatchPipeline": 350,  # a followed package read again -> stored, marked
     "lpse_crawler.pipelines.FollowPipeline": 400,  # a followed package changed -> its followers told
     "lpse_crawler.pipelines.MatchPipeline": 500,  # marked packages -> filters -> outbox, mark cleared
 }

@@ -17,7 +17,8 @@ def test_the_demo_crawls_matches_and_delivers_one_alert():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "6 instances, 0 failed, 28 requests" in out  # the second crawl spends 2-3 per instance & kind
+    # the second crawl spends 2-3 per instance & kind
+    assert "6 instances, 0 failed, 28 requests (0 reading followed packages)" in out
     assert "-- chat 5001 received 1 message(s)" in out
     assert "Anda menerima ini karena filter Jembatan (kata: jembatan, beton)." in out
     assert "-- chat 5002 received 0 message(s)" in out  # its exclusion wins

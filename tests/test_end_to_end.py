@@ -9,13 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.crypto import generate_key
 from lpse_crawler.people.models import Subscriber
-from lpse_crawler.store.database import database
+from lpse_crawler.store.database import database, utcnow
+from lpse_crawler.store.models import Tender
 from lpse_crawler.store.schema import open_database
 from tests.conftest import ROOT, TOKEN, run_crawl
 from tests.spse_replay import SpseReplayServer
@@ -143,7 +145,7 @@ def changes_told(telegram) -> list[str]:
     return [t for t in telegram.texts_to(USER) if "Perubahan pada paket yang Anda ikuti" in t]
 
 
-def test_a_followed_package_cancelled_on_the_site_is_told_to_its_follower_once(
+def test_a_followed_package_s_moved_jadwal_winner_and_cancellation_reach_its_follower_once_each(
     telegram, bot_process, database_url
 ):
     user = User(telegram)
@@ -161,15 +163,33 @@ def test_a_followed_package_cancelled_on_the_site_is_told_to_its_follower_once(
             "the new alerts",
         )
         user.presses_data(by_kode[followed.kode], "Anda mengikuti")
-        for package in (followed, other):  # both cancelled; only one is followed
+        for package in (followed, other):  # every change on both; only one is followed
+            server.dataset.move_deadline("tender", package.kode, timedelta(days=7))  # no listing change
+        _read_again_now(database_url)
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+        (moved,) = wait_for(lambda: changes_told(telegram), "the moved jadwal")
+        assert "• Jadwal <b>Upload Dokumen Penawaran</b> berubah: sampai" in moved
+        for package in (followed, other):
+            server.dataset.announce_winner("tender", package.kode, "CV Farma Nusantara", 987_654_321)
+        assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+        wait_for(lambda: len(changes_told(telegram)) == 3, "the stage and the winner")
+        assert "• Pemenang: CV Farma Nusantara, penawaran Rp 987.654.321" in changes_told(telegram)[2]
+        for package in (followed, other):
             server.dataset.set_stage("tender", package.kode, "Tender Batal")
         assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
-        (told,) = wait_for(lambda: changes_told(telegram), "the change")
-        assert "• Paket dibatalkan (Batal)" in told and f"/{followed.kode}/" in told
+        told = wait_for(lambda: (t := changes_told(telegram)) and len(t) == 4 and t, "the cancellation")
+        assert "• Paket dibatalkan (Batal)" in told[3] and all(f"/{followed.kode}/" in t for t in told)
         assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0  # nothing new
     time.sleep(1.5)  # the sender polls twice a second
-    assert changes_told(telegram) == [told]
+    assert changes_told(telegram) == told
     user.says("/diikuti", "tahap: Tender Batal")
+
+
+def _read_again_now(database_url: str) -> None:
+    """Time passes: every followed package is due to be read again."""
+    open_database(database_url)
+    Tender.update(watch_due_at=utcnow()).where(Tender.watch_due_at.is_null(False)).execute()
+    database.close()
 
 
 def _alert_buttons(telegram) -> dict[str, str]:

@@ -188,7 +188,8 @@ def test_no_reminder_for_a_cancelled_package_nor_after_the_deadline_and_a_moved_
 
 def test_follows_are_in_the_export_and_go_with_the_account(member, keyring):
     tender = stored(deadline=datetime(2030, 3, 12, 16, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
-    Follow.insert(subscriber=member.id, tender=tender.id).execute()
+    assert follows.follow(member, tender.id, utcnow()) is follows.Outcome.FOLLOWED
+    assert Tender.get_by_id(tender.id).watch_due_at is not None  # read again while followed
     queue_deadline_reminders(datetime(2030, 3, 9, 7, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
     document = json.loads(json.dumps(export_subscriber(keyring, member)))
     jsonschema.validate(document, SCHEMA)
@@ -198,6 +199,8 @@ def test_follows_are_in_the_export_and_go_with_the_account(member, keyring):
     assert (removed["follows"], removed["follow_reminders"]) == (1, 1)
     assert Follow.select().count() == FollowReminder.select().count() == 0
     assert Tender.select().count() == 1  # the package stays: it is public data
+    left = Tender.get_by_id(tender.id)
+    assert left.told is None and left.watch_due_at is None  # nobody follows it: no longer read again
 
 
 # -- telling followers what changed ------------------------------------------------------------

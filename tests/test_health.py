@@ -49,21 +49,21 @@ def test_the_summary_names_at_most_twenty_failing_instances():
 def test_the_health_table_lists_failures_first_with_their_first_error():
     table = health_table(
         {
-            "aceh": InstanceHealth(requests=4, new=2),
+            "aceh": InstanceHealth(requests=4, watch_requests=2, new=2),
             "kemkes": InstanceHealth(requests=7, updated=1, errors=["dt/lelang 2025: HTTP 500"]),
             "jakarta": InstanceHealth(requests=1, storage_errors=["storage: BusyError: locked"]),
         }
     )
     lines = table.splitlines()
-    assert lines[0].split() == ["instance", "status", "new", "upd", "req", "error"]
+    assert lines[0].split() == ["instance", "status", "new", "upd", "req", "watch", "error"]
     assert [line.split()[:2] for line in lines[2:5]] == [
         ["jakarta", "GAGAL"],
         ["kemkes", "GAGAL"],
         ["aceh", "OK"],
     ]
     assert lines[3].endswith("dt/lelang 2025: HTTP 500") and lines[2].endswith("storage: BusyError: locked")
-    assert lines[4].split() == ["aceh", "OK", "2", "0", "4"]
-    assert lines[-1] == "3 instances, 2 failed, 12 requests"
+    assert lines[4].split() == ["aceh", "OK", "2", "0", "4", "2"]
+    assert lines[-1] == "3 instances, 2 failed, 12 requests (2 reading followed packages)"
 
 
 # -- the extension, on the crawler's signals ---------------------------------------------------

@@ -83,10 +83,10 @@ def as_at_version_13(db) -> None:
         ("notification_subscriber_id", "notification", "subscriber_id"),
     ]:
         db.execute_sql(f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
-    for index in ("tender_match_pending", "tender_follow_pending"):
+    for index in ("tender_match_pending", "tender_follow_pending", "tender_watch_due_at"):
         db.execute_sql(f'DROP INDEX "{index}"')
     db.execute_sql('CREATE INDEX "tender_match_pending" ON "tender" ("match_pending")')
-    for column in ("jadwal", "told", "follow_pending"):
+    for column in ("jadwal", "told", "follow_pending", "hasil", "watch_due_at"):
         db.execute_sql(f'ALTER TABLE "tender" DROP COLUMN "{column}"')
 
 
@@ -101,7 +101,11 @@ def test_a_version_13_database_migrates_to_lean_indexes_and_followed_packages(da
     assert not set(REDUNDANT_INDEXES) & set(indexes)
     assert indexes["tender_match_pending"].endswith("WHERE match_pending")  # the marked only
     assert indexes["tender_follow_pending"].endswith("WHERE follow_pending")
-    assert {"jadwal", "told", "follow_pending"} <= {c.name for c in db.get_columns("tender")}
+    watched = indexes["tender_watch_due_at"].replace("(", " ").replace(")", " ")  # PostgreSQL adds ( )
+    assert " ".join(watched.split()).endswith("WHERE watch_due_at IS NOT NULL")  # the watched only
+    assert {"jadwal", "told", "follow_pending", "hasil", "watch_due_at"} <= {
+        c.name for c in db.get_columns("tender")
+    }
     assert {"follow", "follow_reminder", "follow_change"} <= set(db.get_tables())
 
 

@@ -69,6 +69,16 @@ def schedule_of(rows: Iterable, tz: str) -> tuple[tuple[str, Moment, Moment], ..
     )
 
 
+def stored_schedule(jadwal: Iterable[list], tz: str) -> tuple[tuple[str, Moment, Moment], ...]:
+    """A jadwal as stored (tender.jadwal: [tahap, mulai, sampai] rows) as snapshot entries."""
+    return schedule_of((_StoredRow(*row) for row in jadwal), tz)
+
+
+class _StoredRow:
+    def __init__(self, tahap: str, mulai: str | None = None, sampai: str | None = None):
+        self.tahap, self.mulai, self.sampai = tahap, mulai, sampai
+
+
 def winners_of(winners: Iterable) -> tuple[Party, ...]:
     """results.Winner rows as (name, winning price)."""
     return tuple((squeeze(w.nama), w.harga) for w in winners)

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import CharField, ForeignKeyField
 
-from lpse_crawler.following.changes import Change, Snapshot, changes, describe, schedule_of
+from lpse_crawler.following.changes import Change, Snapshot, changes, describe, stored_schedule
+from lpse_crawler.following.watching import next_watch
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.plans import effective_plan
@@ -103,7 +104,10 @@ def follow(subscriber: Subscriber, tender_id: int, now: datetime) -> Outcome:
         Follow.insert(subscriber=subscriber.id, tender=tender_id).execute()
         told = Tender.told.is_null()  # the first follower: what is stored now is what is known
         tender = Tender.get_by_id(tender_id)
-        Tender.update(told=snapshot_of(tender)).where(Tender.id == tender_id, told).execute()
+        watch_at = first_watch(tender, now)
+        Tender.update(told=snapshot_of(tender), watch_due_at=watch_at).where(
+            Tender.id == tender_id, told
+        ).execute()
     return Outcome.FOLLOWED
 
 
@@ -114,15 +118,31 @@ def unfollow(subscriber: Subscriber, tender_id: int) -> bool:
         gone = Follow.delete().where(Follow.subscriber == subscriber.id, Follow.tender == tender_id)
         if not gone.execute():
             return False
-        if not Follow.select().where(Follow.tender == tender_id).exists():
-            Tender.update(told=None, follow_pending=False).where(Tender.id == tender_id).execute()
+        forget_unfollowed([tender_id])
     return True
+
+
+def forget_unfollowed(tender_ids: list[int]) -> None:
+    """Of these packages, those nobody follows any more are neither told nor read again, in
+    the caller's transaction."""
+    still = Follow.select(Follow.tender).where(Follow.tender.in_(tender_ids))
+    Tender.update(told=None, follow_pending=False, watch_due_at=None).where(
+        Tender.id.in_(tender_ids), Tender.id.not_in(still)
+    ).execute()
+
+
+def first_watch(tender: Tender, now: datetime) -> datetime | None:
+    """When a newly followed package is first read again (following/watching.py)."""
+    instance = Instance.get_or_none(Instance.code == tender.instance_first_seen_id)
+    schedule = stored_schedule(tender.jadwal or [], instance.timezone if instance else "Asia/Jakarta")
+    return next_watch(schedule, now, ended(tender), bool((tender.hasil or {}).get("contract")))
 
 
 def snapshot_of(tender: Tender) -> dict:
     """What followers are told about, as stored (the JSON of `tender.told`)."""
     flags = {"ulang": tender.ulang, "batal": tender.batal, "gagal": tender.gagal}
-    return {"tahap": tender.tahap, **flags, "jadwal": tender.jadwal or []}
+    parties = {name: (tender.hasil or {}).get(name) or [] for name in ("winners", "contract")}
+    return {"tahap": tender.tahap, **flags, "jadwal": tender.jadwal or [], **parties}
 
 
 def untold() -> list[int]:
@@ -167,16 +187,14 @@ def tell_followers(tender_id: int) -> int:
 
 
 def _snapshot(told: dict, zone: str) -> Snapshot:
-    rows = [_Row(*row) for row in told.get("jadwal") or []]
     flags = {name: bool(told.get(name)) for name in ("ulang", "batal", "gagal")}
-    return Snapshot(tahap=told.get("tahap") or "", schedule=schedule_of(rows, zone), **flags)
-
-
-class _Row:
-    """A stored jadwal row as schedule_of reads it."""
-
-    def __init__(self, tahap: str, mulai: str | None = None, sampai: str | None = None):
-        self.tahap, self.mulai, self.sampai = tahap, mulai, sampai
+    parties = {name: tuple(tuple(row) for row in told.get(name) or []) for name in ("winners", "contract")}
+    return Snapshot(
+        tahap=told.get("tahap") or "",
+        schedule=stored_schedule(told.get("jadwal") or [], zone),
+        **flags,
+        **parties,
+    )
 
 
 def change_text(tender: Tender, instance: Instance | None, found: list[Change], zone: str) -> str:

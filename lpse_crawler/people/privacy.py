@@ -6,7 +6,7 @@ from lpse_crawler.outbox import Notification
 from lpse_crawler.people import audit
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.crypto import Keyring
-from lpse_crawler.people.follows import Follow, FollowReminder
+from lpse_crawler.people.follows import Follow, FollowReminder, forget_unfollowed
 from lpse_crawler.people.models import BotState, Filter, Payment, Subscriber, chat_state_key
 from lpse_crawler.people.personal_data import personal_data
 from lpse_crawler.store.database import wipe_wal, write_transaction
@@ -90,6 +90,7 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
     """Delete every row about the person; payments stay for accounting, unlinked and without
     their reference; then the WAL is wiped so no byte of the person remains on disk."""
     with write_transaction():
+        followed = [f.tender_id for f in Follow.select(Follow.tender).where(Follow.subscriber == subscriber)]
         removed = {
             "filters": Filter.delete().where(Filter.subscriber == subscriber).execute(),
             "follow_reminders": FollowReminder.delete()
@@ -101,6 +102,7 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
             .where(Payment.subscriber == subscriber)
             .execute(),
         }
+        forget_unfollowed(followed)  # a package nobody follows now is no longer read again
         removed["audit"] = Audit.delete().where(Audit.subject == f"subscriber:{subscriber.id}").execute()
         removed["conversation"] = (
             BotState.delete().where(BotState.key == chat_state_key(subscriber.chat_id)).execute()

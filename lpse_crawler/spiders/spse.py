@@ -16,12 +16,13 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import FormRequest, Request, Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.task import LoopingCall
 
 from lpse_crawler.items import DetailFailure, ListingChecked, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
 from lpse_crawler.scheduling.policy import Limits
+from lpse_crawler.spiders.failures import describe_failure
+from lpse_crawler.spiders.watching import WatchMixin
 from lpse_crawler.spse import MalformedPage, StaleToken
 from lpse_crawler.spse.coverage import Outcome, Walk
 from lpse_crawler.spse.listing import (
@@ -74,15 +75,16 @@ class KindCrawl:
         return f"{self.instance}:{self.layout.kind}"
 
 
-class SpseSpider(scrapy.Spider):
+class SpseSpider(WatchMixin, scrapy.Spider):
     """Platform logic for SPSE 4.5; subclasses (or `-a instances=`) choose instances.
 
     Without `-a instances=`, a run follows the crawl schedule (store/listing_schedule.py):
     it checks the listings of active instances that are due, and keeps taking those that
     fall due for LPSE_RUN_MINUTES. `-a instances=a,b` (or LPSE_SCHEDULE=0) checks every
     listing of those instances (even inactive ones; or of every active instance) once.
-    Either way each check teaches the schedule. `-a kinds=tender` limits the kinds
-    (default: tender,nontender).
+    Either way each check teaches the schedule, and followed packages due to be read again
+    are read before the run ends (spiders/watching.py). `-a kinds=tender` limits the kinds
+    of listing (default: tender,nontender).
     """
 
     instance_codes: tuple[str, ...] = ()  # empty: every active instance
@@ -130,6 +132,7 @@ class SpseSpider(scrapy.Spider):
         self.active: set[tuple[str, str]] = set()  # (instance, kind) chains running
         self.checked: dict[tuple[str, str, int], float] = {}  # listing -> when reported
         self.lease_owner = leases.new_owner()
+        self.watched_ids: set[int] = set()  # followed packages read in this run
         self.deadline = time.monotonic()
         if self.scheduled:
             minutes = self.crawler.settings.getfloat("LPSE_RUN_MINUTES")
@@ -185,9 +188,13 @@ class SpseSpider(scrapy.Spider):
         except Exception as exc:  # the database: the run goes on with what it has, then exits 4
             self.logger.error("Could not take the listings falling due: %s", exc, exc_info=exc)
             self.crawler.stats.inc_value("lpse/errors/storage")
+        self.take_watches()
 
     def keep_open(self) -> None:
-        """A scheduled run stays open, waiting for listings to fall due, until its time is up."""
+        """Before the crawl ends it reads the followed packages due; a scheduled run stays
+        open, waiting for listings to fall due, until its time is up."""
+        if self.take_watches():
+            raise DontCloseSpider
         if self.scheduled and time.monotonic() < self.deadline:
             raise DontCloseSpider
 
@@ -198,8 +205,7 @@ class SpseSpider(scrapy.Spider):
         self.health.setdefault(instance.code, InstanceHealth())
         if not any((instance.code, kind) in self.active for kind in years_by_kind):
             self.details_left[instance.code] = settings.getint("LPSE_MAX_DETAILS")
-        base_url = settings.get("LPSE_BASE_URL").rstrip("/")
-        base = (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
+        base = self._base(instance)
         problem = base_url_problem(base)
         if problem:
             self.fail_instance(instance.code, problem, "config")
@@ -233,6 +239,11 @@ class SpseSpider(scrapy.Spider):
             self.active.add((instance.code, layout.kind))
             output.append(request.replace(priority=priority))
         return output
+
+    def _base(self, instance: Instance) -> str:
+        """The instance's pages: its own base URL, or LPSE_BASE_URL/{code}."""
+        base_url = self.crawler.settings.get("LPSE_BASE_URL").rstrip("/")
+        return (instance.base_url or f"{base_url}/{instance.code}").rstrip("/")
 
     def _lease(self, codes: list[str]) -> set[str]:
         """The instances of `codes` this process may crawl: those no other live crawl holds
@@ -569,9 +580,3 @@ def session_cookies(response: Response) -> dict[str, str]:
         if name.strip():
             cookies[name.strip()] = value.strip().strip('"')
     return cookies
-
-
-def describe_failure(failure) -> str:
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300]

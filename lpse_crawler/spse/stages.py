@@ -47,6 +47,23 @@ ALIASES = {
 _BY_KEY = {name.lower(): name for name in CANONICAL_STAGES} | ALIASES
 CANCELLED_STAGES = {"Tender Batal", "Seleksi Batal", "Paket Dibatalkan"}
 FAILED_STAGES = {"Tender Gagal", "Seleksi Gagal"}
+# Stages at and after the winner's announcement (its result tabs may hold rows), and those
+# at and after the contract's signing.
+AWARDED_STAGES = {
+    "Pengumuman Pemenang",
+    "Masa Sanggah",
+    "Surat Penunjukan Penyedia Barang/Jasa",
+    "Penandatanganan Kontrak",
+    "Tender Sudah Selesai",
+    "Seleksi Sudah Selesai",
+    "Paket Sudah Selesai",
+}
+CONTRACT_STAGES = {
+    "Penandatanganan Kontrak",
+    "Tender Sudah Selesai",
+    "Seleksi Sudah Selesai",
+    "Paket Sudah Selesai",
+}
 # Stages whose end ("Sampai" on the jadwal tab) is a bidder's deadline, earliest first.
 DEADLINE_STAGES = ("Kirim Persyaratan Kualifikasi", "Upload Dokumen Penawaran")
 

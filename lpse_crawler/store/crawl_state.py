@@ -117,6 +117,7 @@ class InstanceHealth:
     """One instance's figures for the current crawl."""
 
     requests: int = 0
+    watch_requests: int = 0  # of `requests`: reading followed packages again
     new: int = 0
     updated: int = 0
     errors: list[str] = field(default_factory=list)  # the site: pages, tokens, caps

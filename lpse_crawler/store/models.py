@@ -81,6 +81,12 @@ class Tender(BaseModel):
     # Set in the transaction that stores a change of a package someone follows; cleared in the
     # one that queues what changed for its followers (as match_pending is for matching).
     follow_pending = BooleanField(default=False)
+    # The result tabs as last read for followers (following/watching.py):
+    # {"winners": [[nama, harga]], "contract": [[nama, nilai kontrak]]}; NULL: never read.
+    hasil = JSONField(null=True)
+    # When a followed package's pages are to be read again; NULL: not watched (nobody
+    # follows it, or it has ended). Its index holds only the watched.
+    watch_due_at = AwareDateTimeField(null=True)
 
     class Meta:
         indexes = ((("kind", "kode"), True),)
@@ -88,6 +94,7 @@ class Tender(BaseModel):
 
 Tender.add_index(Tender.index(Tender.match_pending, where=Tender.match_pending))
 Tender.add_index(Tender.index(Tender.follow_pending, where=Tender.follow_pending))
+Tender.add_index(Tender.index(Tender.watch_due_at, where=Tender.watch_due_at.is_null(False)))
 
 
 class TenderListing(BaseModel):

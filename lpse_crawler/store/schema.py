@@ -108,7 +108,21 @@ def _lean_indexes(db) -> None:
 def _telling_followers(db) -> None:
     for field in (Tender.jadwal, Tender.told, Tender.follow_pending):
         _add_column_once(db, field)
-    db.create_tables([Tender, FollowChange], safe=True)  # the to-tell index; the changes told
+    # Only the to-tell index of the model's: others may name columns later migrations add.
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "tender_follow_pending" ON "tender" ("follow_pending") '
+        'WHERE "follow_pending"'
+    )
+    db.create_tables([FollowChange], safe=True)  # the changes told
+
+
+def _watching_followed(db) -> None:
+    for field in (Tender.hasil, Tender.watch_due_at):
+        _add_column_once(db, field)
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "tender_watch_due_at" ON "tender" ("watch_due_at") '
+        'WHERE "watch_due_at" IS NOT NULL'
+    )
 
 
 # (version, what it does, step). Never edit a released step: add the next one.
@@ -161,6 +175,7 @@ MIGRATIONS = [
         lambda db: db.create_tables([Follow, FollowReminder], safe=True),
     ),
     (16, "each package's jadwal, and what its followers were told of it", _telling_followers),
+    (17, "followed packages watched: their result tabs, when they are next read", _watching_followed),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version

@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import cache
 
 from lpse_crawler.items import TenderItem
+from lpse_crawler.spse.stages import AWARDED_STAGES
 from lpse_crawler.store.database import database, utcnow, write_transaction
 from lpse_crawler.store.models import Tender, TenderListing, TenderStage
 from lpse_crawler.store.statements import insert_sql
@@ -99,9 +100,12 @@ def _store_row(item: TenderItem, columns: dict, stamp: str) -> tuple[int, Outcom
             TenderStage, "insert", {"tender": tender_id, "tahap": item.tahap}, stamps | {"seen_at": stamp}
         )
     columns.pop("url")
+    moments = {"last_seen_at": stamp, "updated_at": stamp}
     if followed:
         columns["follow_pending"] = True
-    return tender_id, Outcome.UPDATED, columns, {"last_seen_at": stamp, "updated_at": stamp}, bool(followed)
+        if item.tahap in AWARDED_STAGES:  # its result tabs may hold rows now: read them soon
+            moments["watch_due_at"] = stamp
+    return tender_id, Outcome.UPDATED, columns, moments, bool(followed)
 
 
 @cache

@@ -61,6 +61,8 @@ class Package:
     tanggal_pembuatan: datetime
     deadline: datetime
     instances: set[str] = field(default_factory=set)
+    winners: list[tuple[str, int]] = field(default_factory=list)  # (name, price) on the winner tab
+    contracts: list[tuple[str, int]] = field(default_factory=list)  # (name, nilai) on the contract tab
 
     @property
     def kode(self) -> str:
@@ -151,3 +153,12 @@ class Dataset:
 
     def set_stage(self, kind: str, kode: str, stage: str) -> None:
         self.packages[(kind, kode)].cells[3] = stage
+
+    def move_deadline(self, kind: str, kode: str, by: timedelta) -> None:
+        """The jadwal's bid deadline moves; the listing row shows nothing of it."""
+        self.packages[(kind, kode)].deadline += by
+
+    def announce_winner(self, kind: str, kode: str, nama: str, harga: int) -> None:
+        """The winner tab gets its row and the listing's stage says so."""
+        self.packages[(kind, kode)].winners.append((nama, harga))
+        self.set_stage(kind, kode, "Pengumuman Pemenang")

@@ -47,6 +47,9 @@ DETAIL_TABS = {
     ("nontender", "jadwal"),
 }
 
+RESULT_TABS = {"evaluasi": "tender", "evaluasinontender": "nontender"}
+RESULTS = ("pemenang", "pemenangberkontrak")
+
 
 @dataclass
 class Fault:
@@ -149,6 +152,8 @@ class SpseHandler(BaseHTTPRequestHandler):
             return self._datatables(slug, ENDPOINTS[rest[1]], parse_qs(url.query), parse_qs(body), fault)
         if method == "GET" and len(rest) == 3 and (rest[0], rest[2]) in DETAIL_TABS:
             return self._detail(slug, KINDS[rest[0]], rest[1], rest[2], fault)
+        if method == "GET" and len(rest) == 3 and rest[0] in RESULT_TABS and rest[2] in RESULTS:
+            return self._detail(slug, RESULT_TABS[rest[0]], rest[1], rest[2], fault)
         return self._error(404, "Halaman yang dituju tidak ditemukan")
 
     def _apply_fault(self, fault: Fault, parts: list[str]) -> bool:
@@ -238,7 +243,12 @@ class SpseHandler(BaseHTTPRequestHandler):
             return self._error(404, "Halaman yang dituju tidak ditemukan")
         if fault and (fault.kind == "error_page" or fault.fail_details) and fault.spend():
             return self._error(200, "Maaf, terjadi error pada aplikasi SPSE.")
-        page = render_schedule(slug, package) if tab == "jadwal" else render_announcement(slug, package)
+        if tab == "jadwal":
+            page = render_schedule(slug, package)
+        elif tab.startswith("pemenang"):
+            page = render_results(slug, package, contract=tab == "pemenangberkontrak")
+        else:
+            page = render_announcement(slug, package)
         self._send(200, page, "text/html")
 
     def _error(self, status: int, title: str) -> None:
@@ -292,4 +302,35 @@ def render_schedule(slug: str, p: Package) -> str:
         start=id_date(start, True),
         deadline=id_date(p.deadline, True),
         after=id_date(p.deadline.replace(minute=59), True),
+    )
+
+
+def render_results(slug: str, p: Package, contract: bool) -> str:
+    """The winner tab (`pemenang`) or the contract tab (`pemenangberkontrak`): a row per party."""
+    tender = p.kind == "tender"
+    names = (
+        ("Harga Kontrak", "Nilai PDN", "Nilai UMK")
+        if contract
+        else ("Harga Penawaran", "Harga Terkoreksi", "Hasil Negosiasi")
+    )
+    rows = "".join(
+        f"<tr><td>{html.escape(nama)}</td><td>Jl. Contoh No. {n} - Jakarta Selatan (Kota)</td>"
+        f"<td>0*.1**.2**.*-*1{n}.**0</td><td>{rupiah(amount)}</td><td>{rupiah(amount)}</td>"
+        f"<td>{rupiah(0 if contract else amount)}</td></tr>"
+        for n, (nama, amount) in enumerate(p.contracts if contract else p.winners, start=1)
+    )
+    return TEMPLATES["hasil"].substitute(
+        slug=slug,
+        kode=p.kode,
+        kind_path="lelang" if tender else "nontender",
+        announcement="pengumumanlelang" if tender else "pengumumanpl",
+        evaluasi="evaluasi" if tender else "evaluasinontender",
+        name_label="Nama Tender" if tender else "Nama Paket",
+        nama=html.escape(p.cells[1].split("<span")[0].strip()),
+        kategori=p.cells[8 if tender else 6].rsplit(" - TA ", 1)[0],
+        instansi=html.escape(p.cells[2]),
+        pagu=rupiah(p.pagu),
+        hps=rupiah(p.hps),
+        columns="".join(f"<th>{name}</th>" for name in names),
+        rows=rows,
     )

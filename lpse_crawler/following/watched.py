@@ -1,0 +1,106 @@
+"""The watched packages in the database: which are due to be read again, and storing what a
+read found (the stage, badges, jadwal, bid deadline and result tabs), marking the package
+for its followers to be told when any of it changed (people/follows.py tells them)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from lpse_crawler.following.changes import contracts_of, stored_schedule, winners_of
+from lpse_crawler.following.watching import next_watch
+from lpse_crawler.spse.normalise import bid_deadline
+from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
+from lpse_crawler.store.database import utcnow, write_transaction
+from lpse_crawler.store.models import Tender, TenderStage
+
+
+@dataclass(frozen=True)
+class Due:
+    """A watched package due to be read."""
+
+    tender_id: int
+    kind: str
+    kode: str
+    instance: str  # where it was first listed: its pages are read there
+
+
+@dataclass(frozen=True)
+class Read:
+    """What one watch read, typed; `winners` and `contract` are None when not read."""
+
+    tahap: str | None
+    ulang: bool
+    batal: bool
+    gagal: bool
+    jadwal: list[list[str]]
+    deadline: datetime | None
+    winners: list[list] | None  # [[nama, harga]]
+    contract: list[list] | None  # [[nama, nilai kontrak]]
+
+
+def read_of(tahap, badges, schedule, winners, contracts, zone: str) -> Read:
+    """A watch's pages (pages.ScheduleRow, results.Winner and Contract rows) typed as the
+    store keeps them; badges are read as the listing's are (spse/normalise.py)."""
+    labels = [label.lower() for label in badges]
+    return Read(
+        tahap=canonical_stage(tahap) or None,
+        ulang=any("ulang" in label for label in labels),
+        batal=any("batal" in label for label in labels),
+        gagal=any("gagal" in label for label in labels),
+        jadwal=[[row.tahap, row.mulai, row.sampai] for row in schedule],
+        deadline=bid_deadline(schedule, zone),
+        winners=None if winners is None else [list(party) for party in winners_of(winners)],
+        contract=None if contracts is None else [list(party) for party in contracts_of(contracts)],
+    )
+
+
+def due(now: datetime, instances: list[str] | None, skip: set[int], limit: int) -> list[Due]:
+    """Watched packages due at `now`, the longest overdue first; on `instances` only (None:
+    any), and not those in `skip` (read already in this run)."""
+    query = Tender.select(Tender.id, Tender.kind, Tender.kode, Tender.instance_first_seen).where(
+        Tender.watch_due_at.is_null(False), Tender.watch_due_at <= now
+    )
+    if instances is not None:
+        query = query.where(Tender.instance_first_seen.in_(instances))
+    if skip:
+        query = query.where(Tender.id.not_in(list(skip)))
+    rows = query.order_by(Tender.watch_due_at, Tender.id).limit(limit).tuples()
+    return [Due(tender_id, kind, kode, instance) for tender_id, kind, kode, instance in rows]
+
+
+def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = None) -> bool:
+    """Store one watch's read in one transaction; returns whether its followers are to be told
+    (something changed and someone follows it). A badge once seen stays (as the listing's
+    do); a tab not read keeps what was stored. The next read is planned from the result."""
+    now = now or utcnow()
+    with write_transaction():
+        tender = Tender.get_or_none(Tender.id == tender_id)
+        if tender is None:
+            return False  # deleted meanwhile
+        hasil = dict(tender.hasil or {})
+        if read.winners is not None:
+            hasil["winners"] = read.winners
+        if read.contract is not None:
+            hasil["contract"] = read.contract
+        tahap = read.tahap or tender.tahap
+        values = {
+            "tahap": tahap,
+            "ulang": tender.ulang or read.ulang,
+            "batal": tender.batal or read.batal or tahap in CANCELLED_STAGES,
+            "gagal": tender.gagal or read.gagal or tahap in FAILED_STAGES,
+            "jadwal": read.jadwal or tender.jadwal,
+            "deadline": read.deadline or tender.deadline,
+            "hasil": hasil or None,
+        }
+        changed = any(getattr(tender, name) != value for name, value in values.items())
+        followed = tender.told is not None
+        ended = values["batal"] or values["gagal"]
+        schedule = stored_schedule(values["jadwal"], zone)
+        values["watch_due_at"] = (
+            next_watch(schedule, now, ended, bool(hasil.get("contract"))) if followed else None
+        )
+        if changed and followed:
+            values["follow_pending"] = True
+        if tahap != tender.tahap:
+            TenderStage.create(tender=tender_id, tahap=tahap, seen_at=now)
+        Tender.update(**values, updated_at=now).where(Tender.id == tender_id).execute()
+    return changed and followed

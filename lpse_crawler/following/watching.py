@@ -1,0 +1,62 @@
+"""When a followed package's pages are read again, and which of them: pure functions.
+
+A followed package is watched: its announcement (current stage, badges) and jadwal are read
+again, and from the award on its winner tab, from the contract stage on its contract tab.
+Changes on those pages often show in no listing row (a moved date) or only on a page the
+incremental crawl stops before, so listings alone would miss them.
+
+The wait to the next read is a third of the time to the package's next date (a stage's
+start or end), between WATCH_MIN and WATCH_MAX: a package whose bids close in 30 days is
+read every 12 hours, in its last 3 hours every hour, and a date is seen at most
+WATCH_MIN after it passed. Watching ends when the package is cancelled or failed, its
+contract is read, or its last date is WATCH_AFTER_END behind.
+"""
+
+from datetime import datetime, timedelta
+
+from lpse_crawler.following.changes import Moment
+from lpse_crawler.spse.stages import AWARDED_STAGES, CONTRACT_STAGES
+
+WATCH_MIN = timedelta(minutes=30)
+WATCH_MAX = timedelta(hours=12)
+WATCH_SHARE = 3  # the wait is this fraction of the time to the next date
+WATCH_AFTER_END = timedelta(days=60)  # no result tab after this long: watching stops
+WINNER_ROW, CONTRACT_ROW = "pemenang", "penandatanganan kontrak"  # in a jadwal stage's name
+Schedule = tuple[tuple[str, Moment, Moment], ...]  # as changes.schedule_of makes it
+
+
+def next_watch(schedule: Schedule, now: datetime, ended: bool, contracted: bool) -> datetime | None:
+    """When to read the package again; None: watching it is over."""
+    if ended or contracted:
+        return None
+    dates = [m for _, start, end in schedule for m in (start, end) if isinstance(m, datetime)]
+    if dates and max(dates) < now - WATCH_AFTER_END:
+        return None
+    upcoming = [m for m in dates if m > now]
+    if not upcoming:
+        return now + WATCH_MAX
+    return now + min(WATCH_MAX, max(WATCH_MIN, (min(upcoming) - now) / WATCH_SHARE))
+
+
+def result_tabs(stage: str, schedule: Schedule, now: datetime) -> tuple[str, ...]:
+    """The result tabs worth a request now: `winners` once the award is announced (by the
+    current stage, or a started jadwal row that names the winner), `contracts` once the
+    contract stage has started as well."""
+    awarded = stage in AWARDED_STAGES or _started(schedule, WINNER_ROW, now)
+    if not awarded:
+        return ()
+    if stage in CONTRACT_STAGES or _started(schedule, CONTRACT_ROW, now):
+        return ("winners", "contracts")
+    return ("winners",)
+
+
+def requests_of(tabs: tuple[str, ...]) -> int:
+    """Requests one watch costs: the announcement, the jadwal and each result tab."""
+    return 2 + len(tabs)
+
+
+def _started(schedule: Schedule, words: str, now: datetime) -> bool:
+    return any(
+        words in stage.casefold() and isinstance(start, datetime) and start <= now
+        for stage, start, _ in schedule
+    )
