@@ -24,6 +24,7 @@ from telebot.apihelper import ApiException, ApiTelegramException
 from bot import conversation, registration, texts
 from bot.admin import AdminCommands
 from bot.config import BotConfig
+from bot.delivery import DeliveryCommands
 from bot.filter_flow import FilterCommands
 from bot.following import FollowCommands
 from bot.handlers import MAX_TEXT, AccountCommands, count_command, too_long
@@ -47,6 +48,9 @@ COMMANDS = {
     "diikuti": ["diikuti", "following"],
     "terbaru": ["terbaru", "recent"],
     "ekspor": ["ekspor", "export"],
+    "ringkasan": ["ringkasan", "digest"],
+    "jamtenang": ["jamtenang", "quiet"],
+    "zona": ["zona", "timezone"],
     "jeda": ["jeda", "pause"],
     "lanjut": ["lanjut", "resume"],
     "status": ["status"],
@@ -94,6 +98,7 @@ class PantauBot(
     AccountCommands,
     FilterCommands,
     FollowCommands,
+    DeliveryCommands,
     LookBackCommands,
     SupportCommands,
     AdminCommands,

@@ -34,6 +34,19 @@ def alert_keyboard(tender_id: int) -> types.InlineKeyboardMarkup:
     return keyboard
 
 
+def held_keyboard(tenders: list[Tender]) -> types.InlineKeyboardMarkup:
+    """An "Ikuti n" button for each package of a digest or quiet-hours summary, numbered as
+    its lines are."""
+    keyboard = types.InlineKeyboardMarkup(row_width=5)
+    keyboard.add(
+        *(
+            types.InlineKeyboardButton(f"{texts.FOLLOW_BUTTON} {n}", callback_data=f"follow:{t.id}")
+            for n, t in enumerate(tenders, 1)
+        )
+    )
+    return keyboard
+
+
 class FollowCommands(Bot):
     def diikuti(self, message) -> None:
         subscriber = self.subscriber(message)

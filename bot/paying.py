@@ -51,6 +51,7 @@ class PayingCommands(Bot):
                 filters=p.max_filters,
                 instances=p.max_instances,
                 keywords=p.max_keywords,
+                delivery=texts.PLAN_DELIVERY[p.instant],
             )
             for p in PLANS.values()
             if p.code != "trial"

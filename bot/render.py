@@ -5,6 +5,8 @@ from datetime import datetime
 from telebot.formatting import escape_html
 
 from lpse_crawler.outbox import Missed, Notification
+from lpse_crawler.people.delivery import clock, zone_label
+from lpse_crawler.people.models import Subscriber
 from lpse_crawler.rupiah import format_rupiah
 from lpse_crawler.store.database import WIB, utcnow
 from lpse_crawler.store.models import Instance, Tender
@@ -34,6 +36,12 @@ EVALUATION = [
     ("sistem umur ekonomis", "Umur Ekonomis"),
 ]
 SUMMARY_ITEMS = 20  # packages listed in one "while you were away" summary; the rest counted
+HELD_ITEMS = 10  # packages in one digest or quiet-hours message (one "Ikuti" button each)
+HELD_HEADINGS = {
+    "digest": "🗞 <b>Ringkasan harian</b>: {count} paket baru cocok dengan filter Anda",
+    "quiet": "🌙 <b>Selama jam tenang</b> ({window}): {count} paket baru cocok dengan filter Anda",
+}
+HELD_MORE = "… {count} paket lagi menyusul di pesan berikutnya."
 
 
 def rupiah(amount: int | None) -> str:
@@ -140,6 +148,32 @@ def _missed_text(heading: str, missed: list[Missed], now: datetime, scale: float
         lines.append(f"• {link} {cap(item.nama, 'summary', scale)}{closed}")
     if len(missed) > SUMMARY_ITEMS:
         lines.append(f"… dan {len(missed) - SUMMARY_ITEMS} lainnya.")
+    return "\n".join(lines)
+
+
+def render_held(held: str, tenders: list[Tender], more: int, subscriber: Subscriber, now=None) -> str:
+    """One digest or quiet-hours message: a heading, then each package numbered as its
+    "Ikuti" button (name, HPS, deadline, link), and how many more follow."""
+    now = now or utcnow()
+    window = ""
+    if subscriber.quiet_start is not None and subscriber.quiet_end is not None:
+        zone = zone_label(subscriber.timezone)
+        window = f"{clock(subscriber.quiet_start)}–{clock(subscriber.quiet_end)} {zone}"
+    heading = HELD_HEADINGS[held].format(count=len(tenders) + more, window=window)
+    return _fit(lambda scale: _held_text(heading, tenders, more, now, scale))
+
+
+def _held_text(heading: str, tenders: list[Tender], more: int, now: datetime, scale: float) -> str:
+    lines = [heading]
+    for n, tender in enumerate(tenders, 1):
+        lines += [
+            f"\n{n}. <b>{cap(tender.nama, 'summary', scale * 2)}</b>",
+            f"💰 HPS {rupiah(tender.hps or tender.hps_listing)} · ⏰ {local_time(tender.deadline)}"
+            f"{days_left(tender.deadline, now)}",
+            f'🔗 <a href="{escape_html(tender.url)}">Buka di LPSE</a> · Kode {escape_html(tender.kode)}',
+        ]
+    if more:
+        lines.append("\n" + HELD_MORE.format(count=more))
     return "\n".join(lines)
 
 

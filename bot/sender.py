@@ -29,12 +29,12 @@ from telebot import TeleBot, types
 from telebot.apihelper import ApiTelegramException
 
 from bot.config import BotConfig, redact
-from bot.following import alert_keyboard
+from bot.following import alert_keyboard, held_keyboard
 from bot.pacing import ChatPace, Pace
-from bot.render import render_notification
+from bot.render import HELD_ITEMS, render_held, render_notification
 from lpse_crawler import outbox
 from lpse_crawler.outbox import Claim, Notification
-from lpse_crawler.people.models import BotState, Filter
+from lpse_crawler.people.models import BotState, Filter, Subscriber
 from lpse_crawler.store.database import STORAGE_ERRORS, upsert, utcnow, write_transaction
 from lpse_crawler.store.models import Tender
 
@@ -80,6 +80,7 @@ class Sender:
         self.pool = futures.ThreadPoolExecutor(config.in_flight, thread_name_prefix="sender-http")
         self.flying: dict[futures.Future, Claim] = {}  # sends in flight, marked as they come back
         self.left_over: list[tuple[Claim, Answer | None]] = []  # unmarked (None: unsent) after an error
+        self.carried: dict[int, list[int]] = {}  # a held alert's id -> the others its message carries
         self.virtual_time = sleep is not time.sleep
 
     # -- state ------------------------------------------------------------------------------
@@ -218,6 +219,8 @@ class Sender:
             )
             if notification is None:  # the subscriber was erased meanwhile
                 return None
+            if notification.held and notification.tender_id:
+                return self._compose_held(claim, notification)
             names = []
             if filter_ids := notification.filter_ids:
                 names = [f.name for f in Filter.select(Filter.name).where(Filter.id.in_(filter_ids))]
@@ -233,6 +236,17 @@ class Sender:
             log.exception("Cannot render notification %d", claim.notification_id)
             self._retry_or_dead(claim, f"{type(exc).__name__}: {exc}")
             return None
+
+    def _compose_held(self, claim: Claim, notification: Notification) -> Outgoing:
+        """Held alerts falling due together (a digest, or the end of quiet hours) as one
+        message of up to HELD_ITEMS packages, each with its "Ikuti" button; more go in the
+        next message to the chat."""
+        others, more = outbox.held_with(notification, HELD_ITEMS - 1)
+        subscriber = Subscriber.get_by_id(claim.subscriber_id)
+        tenders = [notification.tender, *(o.tender for o in others)]
+        text = render_held(notification.held, tenders, more, subscriber)
+        self.carried[claim.notification_id] = [o.id for o in others]
+        return Outgoing(claim, text, held_keyboard(tenders))
 
     def _post(self, outgoing: Outgoing) -> Answer:
         """The HTTP request, in a worker thread; no database here."""
@@ -252,9 +266,13 @@ class Sender:
     def _settle(self, claim: Claim, answer: Answer) -> bool:
         """Mark a claim by its answer; False when sending must stop (429)."""
         error = answer.error
+        carried = self.carried.pop(claim.notification_id, None)  # on a failure they stay queued
         if error is None:
             self.chats.answered(claim.chat_id, answer.at)
-            outbox.mark_sent(claim.notification_id, answer.message.message_id)
+            if carried:
+                outbox.mark_sent(claim.notification_id, answer.message.message_id, carried)
+            else:
+                outbox.mark_sent(claim.notification_id, answer.message.message_id)
             return True
         if isinstance(error, ApiTelegramException):
             return self._api_error(claim, error)

@@ -141,8 +141,10 @@ STATUS = (
     "Notifikasi bulan ini: {month}\nStatus: {status}"
 )
 PLAN_LINE = (
-    "• <b>{label}</b>: {price}, {filters} filter, {instances} LPSE dan {keywords} kata kunci per filter"
+    "• <b>{label}</b>: {price}, {filters} filter, {instances} LPSE dan {keywords} kata kunci per filter, "
+    "{delivery}"
 )
+PLAN_DELIVERY = {True: "notifikasi langsung", False: "ringkasan harian"}
 PAKET = "<b>Paket Pantau LPSE</b>\n{plans}\n\nCara membayar: {payment}"
 
 DATASAYA = "Ini semua data yang kami simpan tentang Anda."
@@ -175,11 +177,45 @@ BANTUAN = (
     "/filterku daftar filter\n"
     "/diikuti paket yang Anda ikuti\n/terbaru paket terbaru yang cocok\n"
     "/ekspor 30 unduh paket yang cocok (CSV)\n"
-    "/hapusfilter hapus filter\n/jeda dan /lanjut jeda atau lanjutkan notifikasi\n/status status akun\n"
+    "/hapusfilter hapus filter\n/ringkasan kirim langsung atau ringkasan harian\n"
+    "/jamtenang jam tanpa notifikasi\n/zona zona waktu (WIB, WITA, WIT)\n"
+    "/jeda dan /lanjut jeda atau lanjutkan notifikasi\n/status status akun\n"
     "/paket paket berbayar\n/datasaya unduh data Anda\n/ubahdata perbaiki data\n/hapusakun hapus akun\n"
     "/privasi kebijakan privasi\n\nPerlu bantuan admin, atau mengirim bukti transfer? "
     "Tekan <b>Tulis pesan ke admin</b>."
 )
+# When to be told (bot/delivery.py).
+DIGEST_HEADER = "<b>Kapan filter Anda mengirim</b>"
+AT_ONCE = "langsung"
+DIGEST_AT = "ringkasan harian pukul {when}"
+DIGEST_HELP = (
+    "\nUbah dengan <code>/ringkasan 1 7</code> (ringkasan harian pukul 07:00) atau "
+    "<code>/ringkasan 1 langsung</code>. Jam tenang: /jamtenang. Zona waktu: /zona."
+)
+DIGEST_HELP_FREE = (
+    "\nPaket Gratis mengirim ringkasan harian; ubah jamnya dengan <code>/ringkasan 1 19</code>. "
+    "Kirim langsung ada di paket Dasar dan Pro (/paket)."
+)
+DIGEST_USAGE = (
+    "Tulis nomor filter (1-{count}) lalu jamnya, misalnya <code>/ringkasan 1 7</code>, "
+    "atau <code>/ringkasan 1 langsung</code>. Lihat semua dengan /ringkasan."
+)
+DIGEST_ON = "Filter <b>{name}</b> kini dikirim sebagai ringkasan harian pukul {when}."
+DIGEST_OFF = "Filter <b>{name}</b> kini dikirim langsung."
+QUIET_NONE = (
+    "Belum ada jam tenang. Atur dengan <code>/jamtenang 21-6</code>: notifikasi paket pada jam itu "
+    "ditahan dan dikirim sebagai satu ringkasan saat jam tenang selesai."
+)
+QUIET_SHOW = "Jam tenang Anda: {window}. Matikan dengan <code>/jamtenang mati</code>."
+QUIET_SET = (
+    "Jam tenang diatur: {window}. Paket yang cocok pada jam itu dikirim sebagai satu ringkasan "
+    "saat jam tenang selesai."
+)
+QUIET_OFF = "Jam tenang dimatikan. Notifikasi dikirim kapan saja."
+ZONE_SHOW = (
+    "Zona waktu Anda: {zone}. Ubah dengan <code>/zona WIB</code>, <code>WITA</code> atau <code>WIT</code>."
+)
+ZONE_SET = "Zona waktu diatur ke {zone}. Jam ringkasan dan jam tenang mengikuti zona ini."
 # Support both ways (bot/support.py). Admins see the subscriber's number only, never personal data.
 SUPPORT_BUTTON = "Tulis pesan ke admin"
 SUPPORT_ASK = (

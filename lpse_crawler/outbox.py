@@ -19,6 +19,7 @@ from peewee import BigIntegerField, CharField, ForeignKeyField, IntegerField, Te
 from lpse_crawler import usage
 from lpse_crawler.matching.index import Match
 from lpse_crawler.people import audit
+from lpse_crawler.people.delivery import hold
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
 from lpse_crawler.store.database import (
     AwareDateTimeField,
@@ -74,6 +75,7 @@ class Notification(BaseModel):
     sent_at = AwareDateTimeField(null=True)
     telegram_message_id = BigIntegerField(null=True)
     buttons = JSONField(null=True)  # a notice's inline buttons: [[label, callback data], ...]
+    held = CharField(null=True)  # why a tender alert waits: digest | quiet (people/delivery.py)
     last_error = TextField(null=True)
 
     class Meta:
@@ -107,18 +109,25 @@ def _notification_rows(tender_id: int, matches: list[Match]) -> list[tuple]:
             more.setdefault(subscriber_id, []).append(match)
         else:
             first[subscriber_id] = match
-    now = Notification.created_at.db_value(utcnow())
+    moment = utcnow()
+    now = Notification.created_at.db_value(moment)
     words_json: dict[tuple[str, ...], str] = {}  # few distinct: each serialised once
+    holds: dict[tuple, tuple[str | None, str]] = {}  # few distinct deliveries: each worked out once
     rows = []
     for subscriber_id, match in first.items():
         if subscriber_id in more:
             ids = json_int_list(sorted([match.filter.id, *(m.filter.id for m in more[subscriber_id])]))
             words = tuple(w for m in (match, *more[subscriber_id]) for w in m.words)
+            deliveries = (match.filter.delivery, *(m.filter.delivery for m in more[subscriber_id]))
         else:
-            ids, words = f"[{match.filter.id:d}]", tuple(match.words)
+            ids, words, deliveries = f"[{match.filter.id:d}]", tuple(match.words), (match.filter.delivery,)
         if words not in words_json:
             words_json[words] = Notification.matched_words.db_value(list(dict.fromkeys(words)))
-        rows.append((subscriber_id, tender_id, ids, words_json[words], now, now, now))
+        if deliveries not in holds:
+            held, at = hold(list(deliveries), moment)
+            holds[deliveries] = (held, now if at == moment else Notification.next_attempt_at.db_value(at))
+        held, at = holds[deliveries]
+        rows.append((subscriber_id, tender_id, ids, words_json[words], held, at, now, now))
     return rows
 
 
@@ -129,7 +138,7 @@ def json_int_list(numbers: list[int]) -> str:
 
 @cache
 def _enqueue_sql(p: str) -> str:
-    names = ("subscriber", "tender", "filter_ids", "matched_words")
+    names = ("subscriber", "tender", "filter_ids", "matched_words", "held")
     names += ("next_attempt_at", "created_at", "updated_at")
     constants = (("status", f"'{Status.QUEUED}'"), ("channel", f"'{Channel.TELEGRAM}'"), ("attempts", "0"))
     return insert_sql(Notification, names, p, " ON CONFLICT DO NOTHING", constants)
@@ -236,13 +245,43 @@ def release(ids: list[int]) -> None:
             ).where(Notification.id.in_(ids)).execute()
 
 
-def mark_sent(notification_id: int, message_id: int | None = None) -> None:
-    """Sent; `message_id` is Telegram's (an email has none)."""
+def mark_sent(notification_id: int, message_id: int | None = None, carried: Collection[int] = ()) -> None:
+    """Sent; `message_id` is Telegram's (an email has none). `carried`: the held alerts the
+    same message carried (see held_with), sent with it."""
     with write_transaction():
         Notification.update(
             status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id, last_error=None
         ).where(Notification.id == notification_id).execute()
-        usage.count("notifications_sent")
+        sent = 1
+        if carried:
+            sent += (
+                Notification.update(status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id)
+                .where(Notification.id.in_(list(carried)), Notification.status == Status.QUEUED)
+                .execute()
+            )
+        usage.count("notifications_sent", sent)
+
+
+def held_with(notification: Notification, limit: int) -> tuple[list[Notification], int]:
+    """The subscriber's other held tender alerts due with `notification` (held the same way),
+    oldest first, at most `limit` with their tenders, and how many more there are. Its claim
+    keeps other senders from the subscriber (see claim), so these stay queued until the
+    message that carries them is marked."""
+    others = (
+        Notification.select(Notification, Tender)
+        .join(Tender)
+        .where(
+            Notification.subscriber == notification.subscriber_id,
+            Notification.status == Status.QUEUED,
+            Notification.channel == Channel.TELEGRAM,
+            Notification.held == notification.held,
+            Notification.next_attempt_at <= utcnow(),
+            Notification.id != notification.id,
+        )
+        .order_by(Notification.id)
+    )
+    taken = list(others.limit(limit))
+    return taken, max(0, others.count() - len(taken))
 
 
 def retry_later(notification_id: int, error: str, delay_seconds: float) -> None:

@@ -158,9 +158,11 @@ def test_jeda_lanjut_and_status(chat, member):
     assert "Paket: Uji coba" in status and "Filter aktif: 0 dari 30" in status
 
 
-def test_paket_lists_plans_in_rupiah(chat):
+def test_paket_lists_plans_in_rupiah_and_how_each_delivers(chat):
     text = chat.say(USER, "/paket")
     assert "Rp 49.000/bulan" in text and "Rp 149.000/bulan" in text
+    free, basic = (line for line in text.splitlines() if line.startswith(("• <b>Gratis", "• <b>Dasar")))
+    assert free.endswith("ringkasan harian") and basic.endswith("notifikasi langsung")
 
 
 def test_datasaya_sends_everything_as_json_and_is_audited(chat, telegram, member):

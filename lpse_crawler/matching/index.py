@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from lpse_crawler.matching.filters import FilterSpec
 from lpse_crawler.matching.fit import TenderFacts, fields_fit, matches
+from lpse_crawler.people.delivery import INSTANT, Delivery
 
 ANY = "*"
 
@@ -28,6 +29,7 @@ class CompiledFilter:
     name: str
     spec: FilterSpec
     created_at: datetime | None = None  # a filter never receives packages stored before it
+    delivery: Delivery = INSTANT  # at once, or a digest; its subscriber's quiet hours
 
 
 class Match(NamedTuple):

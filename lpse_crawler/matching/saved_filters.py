@@ -5,6 +5,7 @@ from collections import defaultdict
 from lpse_crawler.matching.filters import FilterError, FilterSpec, parse_filter
 from lpse_crawler.matching.index import CompiledFilter, FilterIndex
 from lpse_crawler.matching.textmatch import words
+from lpse_crawler.people.delivery import delivery_of
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.plans import PLANS, Plan, check_filter_limits, effective_plan
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -77,9 +78,13 @@ def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex,
             Filter.name,
             Filter.spec,
             Filter.created_at,
+            Filter.digest_hour,
             Subscriber.id,
             Subscriber.plan,
             Subscriber.plan_expires_at,
+            Subscriber.timezone,
+            Subscriber.quiet_start,
+            Subscriber.quiet_end,
         )
         .join(Subscriber)
         .where(Filter.active == True, Subscriber.status.in_(MATCHED))  # noqa: E712
@@ -97,6 +102,7 @@ def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex,
             continue
         if plan is PLANS["free"] and not geography.fits(plan, spec):
             continue  # on the free plan (or after a plan ended) only filters within its limits
-        compiled.append(CompiledFilter(row.id, owner.id, row.name, spec, row.created_at))
+        delivery = delivery_of(plan, owner.timezone, row.digest_hour, (owner.quiet_start, owner.quiet_end))
+        compiled.append(CompiledFilter(row.id, owner.id, row.name, spec, row.created_at, delivery))
         used[owner.id] += 1
     return FilterIndex(compiled, geography.by_province), geography

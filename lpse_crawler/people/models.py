@@ -11,6 +11,7 @@ from peewee import (
     BooleanField,
     CharField,
     ForeignKeyField,
+    IntegerField,
     TextField,
 )
 
@@ -41,6 +42,9 @@ class Subscriber(BaseModel):
     status = CharField(default=SubscriberStatus.ACTIVE)
     consent_at = AwareDateTimeField(null=True)
     language = CharField(default="id")
+    timezone = CharField(default="Asia/Jakarta")  # digests and quiet hours keep this clock
+    quiet_start = IntegerField(null=True)  # quiet hours: minutes after local midnight
+    quiet_end = IntegerField(null=True)
 
 
 class Filter(BaseModel):
@@ -50,6 +54,7 @@ class Filter(BaseModel):
     name = CharField()
     spec = TextField()
     active = BooleanField(default=True)
+    digest_hour = IntegerField(null=True)  # a daily digest at this local hour; NULL: at once
 
 
 class Payment(BaseModel):

@@ -23,14 +23,15 @@ class Plan:
     max_instances: int  # instances one filter may name (a province counts as its instances)
     max_keywords: int  # keywords and phrases in one filter
     max_follows: int  # packages followed at once (people/follows.py)
+    instant: bool  # filters may alert at once; without: daily digests only (people/delivery.py)
 
 
 PLANS = {
     # the trial shows everything Pro does, nationwide filters included (they count every LPSE)
-    "trial": Plan("trial", "Uji coba", 0, 30, 600, 40, 100),
-    "free": Plan("free", "Gratis", 0, 1, 3, 3, 3),
-    "basic": Plan("basic", "Dasar", 49_000, 5, 25, 15, 25),
-    "pro": Plan("pro", "Pro", 149_000, 30, 600, 40, 100),
+    "trial": Plan("trial", "Uji coba", 0, 30, 600, 40, 100, instant=True),
+    "free": Plan("free", "Gratis", 0, 1, 3, 3, 3, instant=False),
+    "basic": Plan("basic", "Dasar", 49_000, 5, 25, 15, 25, instant=True),
+    "pro": Plan("pro", "Pro", 149_000, 30, 600, 40, 100, instant=True),
 }
 PAID = ("basic", "pro")
 MAX_MONTHS = 36  # the longest period one payment may buy

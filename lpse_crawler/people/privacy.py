@@ -6,13 +6,14 @@ from lpse_crawler.outbox import Notification
 from lpse_crawler.people import audit
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.crypto import Keyring
+from lpse_crawler.people.delivery import clock
 from lpse_crawler.people.follows import Follow, FollowReminder, forget_unfollowed
 from lpse_crawler.people.models import BotState, Filter, Payment, Subscriber, chat_state_key
 from lpse_crawler.people.personal_data import personal_data
 from lpse_crawler.store.database import wipe_wal, write_transaction
 from lpse_crawler.store.models import Tender
 
-EXPORT_VERSION = 2  # 2: followed packages
+EXPORT_VERSION = 3  # 2: followed packages; 3: zone, quiet hours, digest hours
 
 
 def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
@@ -40,9 +41,18 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
             "consent_at": _iso(subscriber.consent_at),
             "language": subscriber.language,
             "created_at": _iso(subscriber.created_at),
+            "timezone": subscriber.timezone,
+            "quiet_hours": _quiet_hours(subscriber),
         },
         "filters": [
-            {"id": f.id, "name": f.name, "spec": f.spec, "active": f.active, "created_at": _iso(f.created_at)}
+            {
+                "id": f.id,
+                "name": f.name,
+                "spec": f.spec,
+                "active": f.active,
+                "created_at": _iso(f.created_at),
+                "digest_hour": f.digest_hour,
+            }
             for f in subscriber.filters.order_by(Filter.id)
         ],
         "follows": [
@@ -84,6 +94,12 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
             for a in Audit.select().where(Audit.subject == f"subscriber:{subscriber.id}").order_by(Audit.id)
         ],
     }
+
+
+def _quiet_hours(subscriber: Subscriber) -> dict | None:
+    if subscriber.quiet_start is None or subscriber.quiet_end is None:
+        return None
+    return {"start": clock(subscriber.quiet_start), "end": clock(subscriber.quiet_end)}
 
 
 def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:

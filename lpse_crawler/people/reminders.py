@@ -16,6 +16,7 @@ from peewee import CharField, ForeignKeyField
 from lpse_crawler.matching.filters import FilterError
 from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
+from lpse_crawler.people.delivery import DEFAULT_HOUR
 from lpse_crawler.people.models import Filter, Subscriber
 from lpse_crawler.people.plans import PLANS, Plan
 from lpse_crawler.store.database import WIB, AwareDateTimeField, BaseModel, write_transaction
@@ -28,6 +29,7 @@ PLAN_ENDS = (
     "<b>Paket {label} Anda berakhir {left}</b>, {when}.\n"
     "Setelah itu berlaku batas paket Gratis: {free}.\nKetik /paket untuk memperpanjang."
 )
+FREE_DIGEST = ", notifikasi sebagai ringkasan harian pukul {hour} (atur dengan /ringkasan)"
 PLAN_ENDED = (
     "<b>Paket {label} Anda sudah berakhir</b> ({when}). Kini berlaku batas paket Gratis: {free}.\n"
     "{filters}\nKetik /paket untuk memperpanjang."
@@ -104,6 +106,8 @@ def reminder_text(subscriber: Subscriber, which: str, now: datetime, geography: 
     limits = FREE_LIMITS.format(
         max_filters=free.max_filters, max_instances=free.max_instances, max_keywords=free.max_keywords
     )
+    if not free.instant:
+        limits += FREE_DIGEST.format(hour=f"{DEFAULT_HOUR:02d}:00")
     when = _moment(subscriber.plan_expires_at)
     if which != "ended":
         days = (subscriber.plan_expires_at.astimezone(WIB).date() - now.astimezone(WIB).date()).days

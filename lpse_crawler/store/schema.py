@@ -13,7 +13,7 @@ from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.checkouts import Checkout
 from lpse_crawler.people.follows import FOLLOW_MODELS, Follow, FollowChange, FollowReminder
 from lpse_crawler.people.keycheck import KeyCheck
-from lpse_crawler.people.models import PEOPLE_MODELS
+from lpse_crawler.people.models import PEOPLE_MODELS, Filter, Subscriber
 from lpse_crawler.people.reminders import PlanReminder
 from lpse_crawler.store.autoincrement import never_reuse_ids
 from lpse_crawler.store.database import (
@@ -125,6 +125,17 @@ def _watching_followed(db) -> None:
     )
 
 
+def _delivery_settings(db) -> None:
+    for field in (
+        Subscriber.timezone,
+        Subscriber.quiet_start,
+        Subscriber.quiet_end,
+        Filter.digest_hour,
+        Notification.held,
+    ):
+        _add_column_once(db, field)
+
+
 # (version, what it does, step). Never edit a released step: add the next one.
 MIGRATIONS = [
     (
@@ -176,6 +187,7 @@ MIGRATIONS = [
     ),
     (16, "each package's jadwal, and what its followers were told of it", _telling_followers),
     (17, "followed packages watched: their result tabs, when they are next read", _watching_followed),
+    (18, "digests per filter, quiet hours and a zone per subscriber, held alerts", _delivery_settings),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version
