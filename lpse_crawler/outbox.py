@@ -112,21 +112,23 @@ def _notification_rows(tender_id: int, matches: list[Match]) -> list[tuple]:
     moment = utcnow()
     now = Notification.created_at.db_value(moment)
     words_json: dict[tuple[str, ...], str] = {}  # few distinct: each serialised once
-    holds: dict[tuple, tuple[str | None, str]] = {}  # few distinct deliveries: each worked out once
+    holds: dict[object, tuple[str | None, str]] = {}  # few distinct deliveries: each worked out once
     rows = []
     for subscriber_id, match in first.items():
         if subscriber_id in more:
             ids = json_int_list(sorted([match.filter.id, *(m.filter.id for m in more[subscriber_id])]))
             words = tuple(w for m in (match, *more[subscriber_id]) for w in m.words)
-            deliveries = (match.filter.delivery, *(m.filter.delivery for m in more[subscriber_id]))
+            deliveries = [match.filter.delivery, *(m.filter.delivery for m in more[subscriber_id])]
+            key: object = tuple(map(id, deliveries))
         else:
-            ids, words, deliveries = f"[{match.filter.id:d}]", tuple(match.words), (match.filter.delivery,)
+            ids, words, deliveries = f"[{match.filter.id:d}]", tuple(match.words), [match.filter.delivery]
+            key = id(deliveries[0])  # load_index shares one Delivery among filters alike
         if words not in words_json:
             words_json[words] = Notification.matched_words.db_value(list(dict.fromkeys(words)))
-        if deliveries not in holds:
-            held, at = hold(list(deliveries), moment)
-            holds[deliveries] = (held, now if at == moment else Notification.next_attempt_at.db_value(at))
-        held, at = holds[deliveries]
+        if key not in holds:
+            held, at = hold(deliveries, moment)
+            holds[key] = (held, now if at == moment else Notification.next_attempt_at.db_value(at))
+        held, at = holds[key]
         rows.append((subscriber_id, tender_id, ids, words_json[words], held, at, now, now))
     return rows
 

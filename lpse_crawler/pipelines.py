@@ -238,7 +238,7 @@ class MatchPipeline(CrawlerPipeline):
         try:
             self.unmarks.flush()
         except Exception as exc:  # the marks stay: the next crawl matches those packages again
-            log.exception("Could not unmark %d matched packages: %s", len(self.unmarks.ids), exc)
+            log.exception("Could not unmark %d matched packages: %s", len(self.unmarks.marks), exc)
             self.crawler.stats.inc_value("lpse/errors/storage")
 
     def handle(self, item):

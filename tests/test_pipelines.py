@@ -33,6 +33,7 @@ from lpse_crawler.store.database import database, is_postgres
 from lpse_crawler.store.models import ListingProgress, PendingDetail, Tender, TenderListing
 from lpse_crawler.store.tenders import mark_listed
 from tests.test_normalise import raw_package
+from tests.test_sender import ITEM as SENT_ITEM
 
 KODE = "11002302000"
 KEYRING = Keyring.parse(generate_key("test"))
@@ -269,6 +270,19 @@ def test_packages_nothing_fits_are_unmarked_together_when_the_crawl_closes(crawl
     match.close_spider()
     assert not Tender.get_by_id(item.to_match[0]).match_pending and alerts() == {}
     assert crawler.stats.get_value("lpse/errors/storage") is None
+
+
+def test_every_package_of_a_batch_is_unmarked_by_its_own_moment(crawler, pipelines):
+    match = pipelines["MatchPipeline"]
+    match.open_spider()
+    ids = []
+    for n in range(3):  # stored one after another: each read as of its own moment
+        item = pipelines["StorePipeline"].process_item(dataclasses.replace(SENT_ITEM, kode=f"3000000{n}000"))
+        ids += match.process_item(item).to_match
+        time.sleep(0.002)
+    assert len(ids) == 3 and all(Tender.get_by_id(i).match_pending for i in ids)  # waiting for the batch
+    match.close_spider()
+    assert [Tender.get_by_id(i).match_pending for i in ids] == [False, False, False]
 
 
 def test_a_mark_another_crawl_sets_after_the_match_outlives_the_batch(crawler, pipelines):

@@ -18,6 +18,7 @@ from lpse_crawler.matching.saved_filters import InstanceGeography
 from lpse_crawler.outbox import enqueue
 from lpse_crawler.store.database import database, utcnow, write_transaction
 from lpse_crawler.store.models import Tender, TenderListing
+from lpse_crawler.store.statements import execute_many
 
 
 def unmatched() -> list[int]:
@@ -32,23 +33,23 @@ _CONVERTED = ("kbli", "deadline", "first_seen_at")  # stored as text; the others
 
 
 class Unmarks:
-    """Packages nothing fits, unmarked `size` at a time in one statement (instead of one
+    """Packages nothing fits, unmarked `size` at a time in one transaction (instead of one
     commit each); `flush` writes what is left."""
 
     def __init__(self, size: int = 200):
-        self.size, self.ids, self.as_of = size, [], None
+        self.size, self.marks = size, []
 
     def add(self, tender_id: int, as_of: datetime) -> None:
-        """`as_of`: when what was matched was read (see _clear_marks)."""
-        self.ids.append(tender_id)
-        self.as_of = as_of if self.as_of is None else min(self.as_of, as_of)
-        if len(self.ids) >= self.size:
+        """`as_of`: when what was matched of the package was read (see _clear_marks)."""
+        self.marks.append((tender_id, as_of))
+        if len(self.marks) >= self.size:
             self.flush()
 
     def flush(self) -> None:
-        if self.ids:
-            _clear_marks(self.ids, self.as_of)  # one statement: a transaction of its own
-            self.ids, self.as_of = [], None
+        if self.marks:
+            with write_transaction():
+                _clear_marks(self.marks)
+            self.marks = []
 
 
 def match_tender(
@@ -72,13 +73,14 @@ def match_tender(
     fitting = [] if is_closed(tender, now or utcnow()) else _fitting(index, geography, tender, instances)
     if not fitting:
         if unmarks is None:
-            _clear_marks([tender_id], as_of)
+            with write_transaction():
+                _clear_marks([(tender_id, as_of)])
         else:
             unmarks.add(tender_id, as_of)
         return 0
     with write_transaction():
         queued = enqueue(tender_id, fitting)
-        _clear_marks([tender_id], as_of)
+        _clear_marks([(tender_id, as_of)])
     return queued
 
 
@@ -104,16 +106,26 @@ def _read_tender(tender_id: int) -> tuple[SimpleNamespace, set[str], datetime]:
     return tender, {code for code, _ in listings}, as_of
 
 
-def _clear_marks(tender_ids: list[int], as_of: datetime) -> None:
-    """Unmark the packages, but not one listed somewhere new after `as_of` (the newest listing
-    that was matched): that listing marked it again (another crawl process, say), and what
-    was matched did not include it. The next crawl matches it again."""
-    newer = TenderListing.select(TenderListing.tender).where(
-        TenderListing.tender.in_(tender_ids), TenderListing.first_seen_at > as_of
+def _clear_marks(marks: list[tuple[int, datetime]]) -> None:
+    """Unmark each package (id, as of when what was matched of it was read), in the caller's
+    transaction, but not one listed somewhere new after that moment: that listing marked it
+    again (another crawl process, say) and what was matched did not include it; the next
+    crawl matches it again. Each package is compared with its own moment."""
+    now = Tender.updated_at.db_value(utcnow())
+    moment = TenderListing.first_seen_at.db_value
+    execute_many(
+        _unmark_sql(database.param),
+        [(now, tender_id, tender_id, moment(as_of)) for tender_id, as_of in marks],
     )
-    Tender.update(match_pending=False, updated_at=utcnow()).where(
-        Tender.id.in_(tender_ids), Tender.id.not_in(newer)
-    ).execute()
+
+
+@cache
+def _unmark_sql(p: str) -> str:
+    return (
+        f'UPDATE "tender" SET "match_pending" = FALSE, "updated_at" = {p} '
+        f'WHERE "id" = {p} AND NOT EXISTS (SELECT 1 FROM "tender_listing" '
+        f'WHERE "tender_id" = {p} AND "first_seen_at" > {p})'
+    )
 
 
 @cache
