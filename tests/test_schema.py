@@ -4,9 +4,19 @@ from datetime import timedelta
 
 import pytest
 
-from lpse_crawler.store.database import connect_database, database
-from lpse_crawler.store.models import Instance
-from lpse_crawler.store.schema import LATEST, REDUNDANT_INDEXES, SchemaVersion, migrate, open_database
+from lpse_crawler.spse.registry import load_registry, sync_registry
+from lpse_crawler.store.database import connect_database, database, utcnow
+from lpse_crawler.store.models import Instance, Tender
+from lpse_crawler.store.schema import (
+    LATEST,
+    REDUNDANT_INDEXES,
+    SchemaVersion,
+    _watching_followed,
+    migrate,
+    open_database,
+)
+from lpse_crawler.store.tenders import upsert_tender
+from tests.test_sender import ITEM
 
 
 def test_fresh_database_is_at_the_latest_version(database):
@@ -60,6 +70,7 @@ def test_a_database_from_before_later_tables_migrates(database_path):
     migrate(db, target=3)
     for table in ("instance_lease", "host_budget", "instance_cycle", "key_check"):
         db.execute_sql(f'DROP TABLE IF EXISTS "{table}"')
+    as_at_version_13(db)  # and none of the columns later ones add (migration 4 reads moments)
     database.close()
     db = open_database(f"sqlite:///{database_path}")
     assert {"instance_lease", "host_budget", "instance_cycle", "key_check"} <= set(db.get_tables())
@@ -88,6 +99,18 @@ def as_at_version_13(db) -> None:
     db.execute_sql('CREATE INDEX "tender_match_pending" ON "tender" ("match_pending")')
     for column in ("jadwal", "told", "follow_pending", "hasil", "watch_due_at"):
         db.execute_sql(f'ALTER TABLE "tender" DROP COLUMN "{column}"')
+    for table, column in LATER_COLUMNS:
+        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+
+
+# Columns migration 18 adds to tables older releases had.
+LATER_COLUMNS = [
+    ("subscriber", "timezone"),
+    ("subscriber", "quiet_start"),
+    ("subscriber", "quiet_end"),
+    ("filter", "digest_hour"),
+    ("notification", "held"),
+]
 
 
 def test_a_version_13_database_migrates_to_lean_indexes_and_followed_packages(database_url):
@@ -107,6 +130,16 @@ def test_a_version_13_database_migrates_to_lean_indexes_and_followed_packages(da
         c.name for c in db.get_columns("tender")
     }
     assert {"follow", "follow_reminder", "follow_change"} <= set(db.get_tables())
+    for table, column in LATER_COLUMNS:
+        assert column in {c.name for c in db.get_columns(table)}
+
+
+def test_packages_followed_before_watching_are_read_again_soon(database):
+    sync_registry(load_registry())
+    upsert_tender(ITEM)
+    Tender.update(told={"tahap": ITEM.tahap}, watch_due_at=None).execute()  # as migration 17 finds it
+    _watching_followed(database)
+    assert Tender.get().watch_due_at <= utcnow()
 
 
 def test_the_to_match_index_holds_only_marked_packages(database):

@@ -84,7 +84,12 @@ def _portable_types(db) -> None:
     for model in [*CRAWLER_MODELS, *ACCOUNT_MODELS, SchemaVersion]:
         if not db.table_exists(model._meta.table_name):
             continue  # created by a later migration, in the new format already
-        moments = [f for f in model._meta.sorted_fields if isinstance(f, AwareDateTimeField)]
+        present = {c.name for c in db.get_columns(model._meta.table_name)}  # later steps add more
+        moments = [
+            f
+            for f in model._meta.sorted_fields
+            if isinstance(f, AwareDateTimeField) and f.column_name in present
+        ]
         old_format = reduce(operator.or_, [~f.contains(Value("Z", converter=False)) for f in moments])
         key = model._meta.get_primary_keys()
         for row in model.select(*key, *moments).where(old_format).iterator():
@@ -119,6 +124,10 @@ def _telling_followers(db) -> None:
 def _watching_followed(db) -> None:
     for field in (Tender.hasil, Tender.watch_due_at):
         _add_column_once(db, field)
+    # Packages followed already are read again soon, as a newly followed one would be.
+    Tender.update(watch_due_at=utcnow()).where(
+        Tender.told.is_null(False), Tender.watch_due_at.is_null(), ~Tender.batal, ~Tender.gagal
+    ).execute()
     db.execute_sql(
         'CREATE INDEX IF NOT EXISTS "tender_watch_due_at" ON "tender" ("watch_due_at") '
         'WHERE "watch_due_at" IS NOT NULL'
