@@ -2,7 +2,8 @@
 
 Every instance of the registry is replayed (5 tender + 5 non-tender rows each, recorded
 rows renumbered per instance). After a first crawl has stored everything, a cycle with
-nothing new must cost at most 2 requests per instance and kind.
+nothing new must cost at most 2 requests per instance and kind. Then the cost of watching
+1,000 followed packages an hour (bench/watch_requests.py).
 """
 
 import random
@@ -10,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import watch_requests
 from lpse_crawler.spse.registry import load_registry
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
@@ -50,6 +52,7 @@ def main() -> None:
         verdict = "MET" if quiet <= limit else "MISSED"
         print(f"    nothing new: {quiet} requests, budget {limit}: {verdict}")
         print(f"    1% new: {busy - quiet} extra requests = {(busy - quiet) / new:.1f} per new package")
+    watch_requests.main()
 
 
 if __name__ == "__main__":

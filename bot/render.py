@@ -39,7 +39,7 @@ SUMMARY_ITEMS = 20  # packages listed in one "while you were away" summary; the 
 HELD_ITEMS = 10  # packages in one digest or quiet-hours message (one "Ikuti" button each)
 HELD_HEADINGS = {
     "digest": "🗞 <b>Ringkasan harian</b>: {count} paket baru cocok dengan filter Anda",
-    "quiet": "🌙 <b>Selama jam tenang</b> ({window}): {count} paket baru cocok dengan filter Anda",
+    "quiet": "🌙 <b>Selama jam tenang</b>{window}: {count} paket baru cocok dengan filter Anda",
 }
 HELD_MORE = "… {count} paket lagi menyusul di pesan berikutnya."
 
@@ -155,10 +155,10 @@ def render_held(held: str, tenders: list[Tender], more: int, subscriber: Subscri
     """One digest or quiet-hours message: a heading, then each package numbered as its
     "Ikuti" button (name, HPS, deadline, link), and how many more follow."""
     now = now or utcnow()
-    window = ""
+    window = ""  # quiet hours turned off since: the heading names none
     if subscriber.quiet_start is not None and subscriber.quiet_end is not None:
         zone = zone_label(subscriber.timezone)
-        window = f"{clock(subscriber.quiet_start)}–{clock(subscriber.quiet_end)} {zone}"
+        window = f" ({clock(subscriber.quiet_start)}–{clock(subscriber.quiet_end)} {zone})"
     heading = HELD_HEADINGS[held].format(count=len(tenders) + more, window=window)
     return _fit(lambda scale: _held_text(heading, tenders, more, now, scale))
 

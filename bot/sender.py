@@ -266,14 +266,16 @@ class Sender:
     def _settle(self, claim: Claim, answer: Answer) -> bool:
         """Mark a claim by its answer; False when sending must stop (429)."""
         error = answer.error
-        carried = self.carried.pop(claim.notification_id, None)  # on a failure they stay queued
+        carried = self.carried.get(claim.notification_id)  # kept until marked: a mark may fail
         if error is None:
             self.chats.answered(claim.chat_id, answer.at)
             if carried:
                 outbox.mark_sent(claim.notification_id, answer.message.message_id, carried)
             else:
                 outbox.mark_sent(claim.notification_id, answer.message.message_id)
+            self.carried.pop(claim.notification_id, None)
             return True
+        self.carried.pop(claim.notification_id, None)  # not sent: what it carried stays queued
         if isinstance(error, ApiTelegramException):
             return self._api_error(claim, error)
         if not isinstance(error, requests.RequestException):

@@ -200,8 +200,8 @@ DIGEST_USAGE = (
     "Tulis nomor filter (1-{count}) lalu jamnya, misalnya <code>/ringkasan 1 7</code>, "
     "atau <code>/ringkasan 1 langsung</code>. Lihat semua dengan /ringkasan."
 )
-DIGEST_ON = "Filter <b>{name}</b> kini dikirim sebagai ringkasan harian pukul {when}."
-DIGEST_OFF = "Filter <b>{name}</b> kini dikirim langsung."
+DIGEST_ON = "Filter <b>{name}</b> kini dikirim sebagai ringkasan harian pukul {when}, untuk paket berikutnya."
+DIGEST_OFF = "Filter <b>{name}</b> kini dikirim langsung, untuk paket berikutnya."
 QUIET_NONE = (
     "Belum ada jam tenang. Atur dengan <code>/jamtenang 21-6</code>: notifikasi paket pada jam itu "
     "ditahan dan dikirim sebagai satu ringkasan saat jam tenang selesai."
@@ -211,7 +211,10 @@ QUIET_SET = (
     "Jam tenang diatur: {window}. Paket yang cocok pada jam itu dikirim sebagai satu ringkasan "
     "saat jam tenang selesai."
 )
-QUIET_OFF = "Jam tenang dimatikan. Notifikasi dikirim kapan saja."
+QUIET_OFF = (
+    "Jam tenang dimatikan: notifikasi berikutnya dikirim kapan saja (yang sudah ditahan tetap "
+    "datang saat jam tenang tadi selesai)."
+)
 ZONE_SHOW = (
     "Zona waktu Anda: {zone}. Ubah dengan <code>/zona WIB</code>, <code>WITA</code> atau <code>WIT</code>."
 )

@@ -33,7 +33,11 @@ class HealthExtension:
     def request_reached_downloader(self, request, spider):
         instance = request.meta.get("instance")
         if instance and hasattr(spider, "health"):
-            spider.health.setdefault(instance, InstanceHealth()).requests += 1
+            figures = spider.health.setdefault(instance, InstanceHealth())
+            figures.requests += 1
+            if "watch" in request.meta:  # reading a followed package again (spiders/watching.py)
+                figures.watch_requests += 1
+                self.crawler.stats.inc_value("lpse/watch_requests")
 
     def spider_closed(self, spider, reason):
         stats = self.crawler.stats

@@ -124,3 +124,12 @@ class WatchedPackage:
     winners: list[Winner] | None = None
     contracts: list[Contract] | None = None
     to_tell: list[int] = field(default_factory=list)  # set by the watch stage: the package, if it changed
+
+
+@dataclass
+class WatchFailed:
+    """A followed package's pages could not be read this time: it is read again later."""
+
+    instance: str
+    tender_id: int
+    error: str

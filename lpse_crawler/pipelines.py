@@ -20,6 +20,7 @@ from lpse_crawler.items import (
     SessionChange,
     TenderItem,
     WatchedPackage,
+    WatchFailed,
 )
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
@@ -155,9 +156,13 @@ class StorePipeline(CrawlerPipeline):
 
 class WatchPipeline(CrawlerPipeline):
     """A followed package read again (spiders/watching.py): store what it showed, in one
-    transaction that marks it for its followers when something changed."""
+    transaction that marks it for its followers when something changed; or, when it could
+    not be read, when to try again."""
 
     def handle(self, item):
+        if isinstance(item, WatchFailed):
+            watched.postpone(item.tender_id)
+            raise DropItem(f"watch of package {item.tender_id} failed: {item.error}", log_level="DEBUG")
         if not isinstance(item, WatchedPackage):
             return item
         read = watched.read_of(

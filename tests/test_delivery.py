@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
+from peewee import OperationalError
 
+from lpse_crawler import outbox
 from lpse_crawler.matching.alerts import match_tender
 from lpse_crawler.matching.saved_filters import load_index, save_filter
 from lpse_crawler.outbox import Notification
@@ -261,3 +263,33 @@ def test_alerts_not_held_still_go_one_by_one(setup, telegram, bot_config):
     drain(sender(setup, bot_config)[0])
     assert len(telegram.texts_to(11)) == 2
     assert [label for label, _ in telegram.buttons(11)] == ["Ikuti", "Abaikan"]
+
+
+def test_a_summary_sent_whose_mark_fails_is_marked_later_with_all_it_carried(
+    member, telegram, setup, bot_config, monkeypatch
+):
+    save_filter(member, "Jembatan", "jembatan")
+    quiet_now(member)
+    packages(3)
+    window_ends()
+    failures, mark_sent = ["once"], outbox.mark_sent
+
+    def failing(*args, **kwargs):
+        if failures:  # the database is away for the first mark
+            raise OperationalError(f"database is locked ({failures.pop()})")
+        mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark_sent", failing)
+    s, _ = sender(setup, bot_config)
+    before = len(telegram.texts_to(USER))
+    with pytest.raises(OperationalError):
+        s.drain_once()
+    drain(s)  # the mark is made good before the next claim
+    (summary,) = telegram.texts_to(USER)[before:]  # sent once: nothing it carried goes again
+    assert "3 paket baru" in summary
+    assert Notification.select().where(Notification.status == "sent").count() == 3
+
+
+def test_a_digest_whose_hour_falls_in_quiet_hours_waits_for_their_end():
+    early = Delivery(digest_hour=5, quiet=NIGHT)
+    assert hold([early], at(12)) == (Held.DIGEST, at(6, day=3))

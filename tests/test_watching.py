@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lpse_crawler.following.watched import Read, store_read
-from lpse_crawler.following.watching import WATCH_MAX, WATCH_MIN, next_watch, result_tabs
+from lpse_crawler.following.watched import Read, due, store_read
+from lpse_crawler.following.watching import WATCH_MAX, WATCH_MIN, contracted, next_watch, result_tabs
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people import follows
 from lpse_crawler.people.crypto import Keyring, generate_key
@@ -57,6 +57,17 @@ def test_watching_ends_with_a_cancellation_a_contract_or_long_after_the_last_dat
     assert next_watch((), NOW, ended=False, contracted=False) == NOW + WATCH_MAX
 
 
+def test_without_a_date_that_parses_watching_ends_60_days_after_the_package_was_seen():
+    undated = schedule(("Upload Dokumen Penawaran", "lihat jadwal", None))
+    assert next_watch(undated, NOW, False, False, since=NOW - timedelta(days=59)) == NOW + WATCH_MAX
+    assert next_watch(undated, NOW, False, False, since=NOW - timedelta(days=61)) is None
+
+
+def test_a_contract_without_its_value_keeps_the_package_watched():
+    assert not contracted(None) and not contracted([["PT Satu", None]])
+    assert contracted([["PT Satu", None], ["PT Dua", 1_000]])
+
+
 def test_result_tabs_are_read_from_the_award_on():
     assert result_tabs("Upload Dokumen Penawaran", BIDDING, NOW) == ()
     assert result_tabs("Pengumuman Pemenang", BIDDING, NOW) == ("winners",)
@@ -67,6 +78,26 @@ def test_result_tabs_are_read_from_the_award_on():
     assert result_tabs("Evaluasi Penawaran", award, NOW) == ("winners",)  # the jadwal says it began
     assert result_tabs("Evaluasi Penawaran", award, NOW + timedelta(days=5)) == ("winners", "contracts")
     assert result_tabs("Tender Sudah Selesai", (), NOW) == ("winners", "contracts")
+    chosen = schedule(("Penetapan Pemenang", NOW - timedelta(hours=1), NOW + timedelta(days=1)))
+    assert result_tabs("Penetapan Pemenang", chosen, NOW) == ()  # chosen, not announced yet
+
+
+def test_the_watches_due_come_longest_overdue_first_a_few_of_each_instance_at_a_time(database):
+    sync_registry(load_registry())
+    for n, (instance, hours) in enumerate([("kemkes", 5), ("kemkes", 4), ("kemkes", 3), ("jakarta", 1)]):
+        upsert_tender(replace(ITEM, instance=instance, kode=f"4000000{n}000"))
+        Tender.update(watch_due_at=utcnow() - timedelta(hours=hours)).where(
+            Tender.kode == f"4000000{n}000"
+        ).execute()
+    upsert_tender(replace(ITEM, kode="40000009000"))  # not watched
+    kodes = [d.kode for d in due(utcnow(), None, set(), limit=10, per_instance=2)]
+    assert kodes == ["40000000000", "40000001000", "40000003000"]  # the third of kemkes waits
+    first = Tender.get(Tender.kode == "40000000000").id
+    assert [d.kode for d in due(utcnow(), ["kemkes"], {first}, limit=10, per_instance=2)] == [
+        "40000001000",
+        "40000002000",
+    ]
+    assert len(due(utcnow(), None, set(), limit=1, per_instance=2)) == 1
 
 
 # -- over real HTTP ----------------------------------------------------------------------------
@@ -147,7 +178,7 @@ def test_a_followed_package_is_read_again_and_its_follower_told_each_change_once
 
 
 @pytest.mark.slow
-def test_a_read_that_fails_is_the_instance_s_failure_and_stays_due(server, database_url):
+def test_a_read_that_fails_is_the_instance_s_failure_and_is_tried_again_later(server, database_url):
     (package,) = server.dataset.publish("jakarta", "tender", 1)
     assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
     open_database(database_url)
@@ -159,9 +190,14 @@ def test_a_read_that_fails_is_the_instance_s_failure_and_stays_due(server, datab
     run = run_crawl(server.base_url, database_url, INSTANCES)
     assert run.returncode == 3
     assert f"watching package {package.kode}: announcement: " in run.log
-    assert Tender.get_by_id(tender.id).watch_due_at < utcnow()  # read again by the next run
+    later = Tender.get_by_id(tender.id).watch_due_at - utcnow()  # not again on every run
+    assert WATCH_MAX - timedelta(minutes=5) < later <= WATCH_MAX
     del server.faults["jakarta"]
-    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+    run = run_crawl(server.base_url, database_url, INSTANCES)
+    assert run.returncode == 0 and "(0 reading followed packages)" in run.log
+    falls_due(package.kode)  # twelve hours later
+    run = run_crawl(server.base_url, database_url, INSTANCES)
+    assert run.returncode == 0 and "(2 reading followed packages)" in run.log
     assert Tender.get_by_id(tender.id).watch_due_at > utcnow()
 
 

@@ -5,8 +5,10 @@ for its followers to be told when any of it changed (people/follows.py tells the
 from dataclasses import dataclass
 from datetime import datetime
 
+from peewee import fn
+
 from lpse_crawler.following.changes import contracts_of, stored_schedule, winners_of
-from lpse_crawler.following.watching import next_watch
+from lpse_crawler.following.watching import WATCH_MAX, contracted, next_watch
 from lpse_crawler.spse.normalise import bid_deadline
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -53,18 +55,44 @@ def read_of(tahap, badges, schedule, winners, contracts, zone: str) -> Read:
     )
 
 
-def due(now: datetime, instances: list[str] | None, skip: set[int], limit: int) -> list[Due]:
-    """Watched packages due at `now`, the longest overdue first; on `instances` only (None:
-    any), and not those in `skip` (read already in this run)."""
-    query = Tender.select(Tender.id, Tender.kind, Tender.kode, Tender.instance_first_seen).where(
-        Tender.watch_due_at.is_null(False), Tender.watch_due_at <= now
-    )
+def due(
+    now: datetime, instances: list[str] | None, skip: set[int], limit: int, per_instance: int
+) -> list[Due]:
+    """Watched packages due at `now`, the longest overdue first, at most `per_instance` of
+    one instance; on `instances` only (None: any), and not those in `skip` (read already in
+    this run)."""
+    where = [Tender.watch_due_at.is_null(False), Tender.watch_due_at <= now]
     if instances is not None:
-        query = query.where(Tender.instance_first_seen.in_(instances))
+        where.append(Tender.instance_first_seen.in_(instances))
     if skip:
-        query = query.where(Tender.id.not_in(list(skip)))
-    rows = query.order_by(Tender.watch_due_at, Tender.id).limit(limit).tuples()
+        where.append(Tender.id.not_in(list(skip)))
+    rank = fn.ROW_NUMBER().over(
+        partition_by=[Tender.instance_first_seen], order_by=[Tender.watch_due_at, Tender.id]
+    )
+    ranked = (
+        Tender.select(Tender.id, Tender.kind, Tender.kode, Tender.instance_first_seen, Tender.watch_due_at)
+        .select_extend(rank.alias("rank"))
+        .where(*where)
+        .alias("ranked")
+    )
+    rows = (
+        Tender.select(ranked.c.id, ranked.c.kind, ranked.c.kode, ranked.c.instance_first_seen)
+        .from_(ranked)
+        .where(ranked.c.rank <= per_instance)
+        .order_by(ranked.c.watch_due_at, ranked.c.id)
+        .limit(limit)
+        .tuples()
+    )
     return [Due(tender_id, kind, kode, instance) for tender_id, kind, kode, instance in rows]
+
+
+def postpone(tender_id: int, now: datetime | None = None) -> None:
+    """A read that failed: the package is read again WATCH_MAX later, if it is still watched."""
+    later = (now or utcnow()) + WATCH_MAX
+    with write_transaction():
+        Tender.update(watch_due_at=later).where(
+            Tender.id == tender_id, Tender.watch_due_at.is_null(False)
+        ).execute()
 
 
 def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = None) -> bool:
@@ -96,7 +124,9 @@ def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = Non
         ended = values["batal"] or values["gagal"]
         schedule = stored_schedule(values["jadwal"], zone)
         values["watch_due_at"] = (
-            next_watch(schedule, now, ended, bool(hasil.get("contract"))) if followed else None
+            next_watch(schedule, now, ended, contracted(hasil.get("contract")), tender.first_seen_at)
+            if followed
+            else None
         )
         if changed and followed:
             values["follow_pending"] = True

@@ -9,7 +9,7 @@ The wait to the next read is a third of the time to the package's next date (a s
 start or end), between WATCH_MIN and WATCH_MAX: a package whose bids close in 30 days is
 read every 12 hours, in its last 3 hours every hour, and a date is seen at most
 WATCH_MIN after it passed. Watching ends when the package is cancelled or failed, its
-contract is read, or its last date is WATCH_AFTER_END behind.
+contract's value is read, or its last date is WATCH_AFTER_END behind.
 """
 
 from datetime import datetime, timedelta
@@ -21,21 +21,32 @@ WATCH_MIN = timedelta(minutes=30)
 WATCH_MAX = timedelta(hours=12)
 WATCH_SHARE = 3  # the wait is this fraction of the time to the next date
 WATCH_AFTER_END = timedelta(days=60)  # no result tab after this long: watching stops
-WINNER_ROW, CONTRACT_ROW = "pemenang", "penandatanganan kontrak"  # in a jadwal stage's name
+# In a jadwal stage's name ("Penetapan Pemenang" comes before the winner is announced).
+WINNER_ROW, CONTRACT_ROW = "pengumuman pemenang", "penandatanganan kontrak"
 Schedule = tuple[tuple[str, Moment, Moment], ...]  # as changes.schedule_of makes it
 
 
-def next_watch(schedule: Schedule, now: datetime, ended: bool, contracted: bool) -> datetime | None:
-    """When to read the package again; None: watching it is over."""
+def next_watch(
+    schedule: Schedule, now: datetime, ended: bool, contracted: bool, since: datetime | None = None
+) -> datetime | None:
+    """When to read the package again; None: watching it is over. `since`: when the package
+    was first seen, the date watching ends by when none of the jadwal's dates parse."""
     if ended or contracted:
         return None
     dates = [m for _, start, end in schedule for m in (start, end) if isinstance(m, datetime)]
-    if dates and max(dates) < now - WATCH_AFTER_END:
+    last = max(dates) if dates else since
+    if last is not None and last < now - WATCH_AFTER_END:
         return None
     upcoming = [m for m in dates if m > now]
     if not upcoming:
         return now + WATCH_MAX
     return now + min(WATCH_MAX, max(WATCH_MIN, (min(upcoming) - now) / WATCH_SHARE))
+
+
+def contracted(contract: list | None) -> bool:
+    """Whether a contract tab read ([[nama, nilai kontrak]]) names a contract's value: until
+    then its nilai may still be published, and the package stays watched."""
+    return any(amount for _, amount in contract or [])
 
 
 def result_tabs(stage: str, schedule: Schedule, now: datetime) -> tuple[str, ...]:

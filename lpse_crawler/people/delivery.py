@@ -3,12 +3,13 @@ quiet hours per subscriber, both in the subscriber's zone (WIB, WITA or WIT).
 
 A tender alert is held when it is queued: `hold` gives the moment it may go and why
 (`digest` or `quiet`), kept on its outbox row. A package that fits several of a
-subscriber's filters goes as soon as the soonest of them allows; one that fits an instant
-filter during quiet hours waits for their end. When held alerts fall due the sender sends
-them together, as one message (bot/sender.py), so a night or a day of matches is one
-summary, never a flood. Whether a plan may have instant filters is the plan's `instant`
-(plans.py): on a plan without it every filter is a digest, at its hour or DEFAULT_HOUR.
-Settings made later apply to alerts queued from then on.
+subscriber's filters goes as soon as the soonest of them allows; one that fits an
+instant filter during quiet hours waits for their end, as does a digest due in them.
+When held alerts fall due the sender sends them together, as one message
+(bot/sender.py), so a night or a day of matches is one summary, never a flood. Whether
+a plan may have instant filters is the plan's `instant` (plans.py): on a plan without it
+every filter is a digest, at its hour or DEFAULT_HOUR. Settings made later apply to
+alerts queued from then on.
 """
 
 import re
@@ -61,7 +62,9 @@ def hold(deliveries: list[Delivery], now: datetime) -> tuple[Held | None, dateti
         first = deliveries[0]
         end = quiet_end(first.quiet, first.zone, now)
         return (Held.QUIET, end) if end is not None else (None, now)
-    return Held.DIGEST, min(next_at(d.digest_hour * 60, d.zone, now) for d in deliveries)
+    first = deliveries[0]
+    due = min(next_at(d.digest_hour * 60, d.zone, now) for d in deliveries)
+    return Held.DIGEST, quiet_end(first.quiet, first.zone, due) or due  # a digest keeps quiet hours too
 
 
 def quiet_end(quiet: tuple[int, int] | None, zone: str, now: datetime) -> datetime | None:

@@ -133,6 +133,8 @@ class SpseSpider(WatchMixin, scrapy.Spider):
         self.checked: dict[tuple[str, str, int], float] = {}  # listing -> when reported
         self.lease_owner = leases.new_owner()
         self.watched_ids: set[int] = set()  # followed packages read in this run
+        self.watch_down: set[str] = set()  # instances a watch request failed on: no more this run
+        self.watch_elsewhere: set[str] = set()  # instances another crawl holds
         self.deadline = time.monotonic()
         if self.scheduled:
             minutes = self.crawler.settings.getfloat("LPSE_RUN_MINUTES")

@@ -3,10 +3,12 @@ result tabs their stage calls for -> one WatchedPackage item, one chain per pack
 
 Watches due are taken when the crawl would otherwise end (and, in a scheduled run, with
 the listings falling due), on instances this process holds, each package at most once per
-run and at most LPSE_MAX_WATCHES per run. Their requests go through the same host budget
-as every other, and count in the instance's health (`watch` column) and the crawl's stats
-(`lpse/watch_requests`). A failed watch is recorded as the instance's failure (`watch`)
-and stays due: the next run reads it again.
+run, at most LPSE_MAX_WATCHES per run and WATCH_BATCH per instance at a time. Their
+requests go through the same host budget as every other, and count in the instance's
+health (`watch` column) and the crawl's stats (`lpse/watch_requests`). A failed watch is
+recorded as the instance's failure (`watch`) and read again WATCH_MAX later (a withdrawn
+package costs two failed reads a day, not one a run); after a request to an instance
+fails, its other watches wait for the next run.
 """
 
 from scrapy.http import Request, Response
@@ -14,32 +16,37 @@ from scrapy.http import Request, Response
 from lpse_crawler.following import watched
 from lpse_crawler.following.changes import schedule_of
 from lpse_crawler.following.watching import result_tabs
-from lpse_crawler.items import WatchedPackage
+from lpse_crawler.items import WatchedPackage, WatchFailed
 from lpse_crawler.spiders.failures import describe_failure
 from lpse_crawler.spse import MalformedPage
 from lpse_crawler.spse.listing import LAYOUTS
 from lpse_crawler.spse.pages import parse_announcement, parse_schedule
+from lpse_crawler.spse.registry import base_url_problem
 from lpse_crawler.spse.results import contracts_path, parse_contracts, parse_winners, winners_path
 from lpse_crawler.spse.stages import canonical_stage
-from lpse_crawler.store.crawl_state import InstanceHealth
-from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.database import STORAGE_ERRORS, utcnow
 from lpse_crawler.store.models import Instance
 
+WATCH_BATCH = 10  # watches of one instance scheduled at a time
 TABS = {"winners": (winners_path, parse_winners), "contracts": (contracts_path, parse_contracts)}
 
 
 class WatchMixin:
     """The watch chains of SpseSpider (which gives `_lease`, `_base`, `fail_instance`,
-    `selected_instances` and `watched_ids`)."""
+    `selected_instances`, and the sets `watched_ids`, `watch_down` and `watch_elsewhere`)."""
 
     def take_watches(self) -> bool:
         """Schedule the watches due now; whether any were. A database error is counted as a
         storage failure (the crawl exits 4) and the crawl goes on."""
         try:
             requests = self._watch_requests()
-        except Exception as exc:
+        except STORAGE_ERRORS as exc:
             self.logger.error("Could not read the followed packages due: %s", exc, exc_info=exc)
             self.crawler.stats.inc_value("lpse/errors/storage")
+            return False
+        except Exception as exc:  # never the end of the crawl (this runs in its idle signal)
+            self.logger.error("Could not take the followed packages due: %s", exc, exc_info=exc)
+            self.crawler.stats.inc_value("lpse/errors/watch")
             return False
         for request in requests:
             self.crawler.engine.crawl(request)
@@ -49,31 +56,31 @@ class WatchMixin:
         room = self.crawler.settings.getint("LPSE_MAX_WATCHES") - len(self.watched_ids)
         if room <= 0:
             return []
-        scope = [instance.code for instance in self.selected_instances()]
-        due = watched.due(utcnow(), scope, self.watched_ids, room)
+        skip = self.watch_down | self.watch_elsewhere
+        scope = [i.code for i in self.selected_instances() if i.code not in skip]
+        due = watched.due(utcnow(), scope, self.watched_ids, room, per_instance=WATCH_BATCH)
         if not due:
             return []
-        held = self._lease(sorted({d.instance for d in due}))
+        wanted = sorted({d.instance for d in due})
+        held = self._lease(wanted)
+        self.watch_elsewhere |= set(wanted) - held  # another crawl reads those: not asked again
         instances = {i.code: i for i in Instance.select().where(Instance.code.in_(list(held)))}
         requests = []
         for package in due:
             instance = instances.get(package.instance)
-            if instance is None:
-                continue  # another crawl holds it and reads it
-            self.watched_ids.add(package.tender_id)
+            base = self._base(instance) if instance else None
+            if instance is None or base_url_problem(base):
+                continue  # leased elsewhere; or a base URL the listing's check reports
             layout = LAYOUTS[package.kind]
-            base = self._base(instance)
             meta = {"watch": package, "base": base, "timezone": instance.timezone}
             url = f"{base}/{layout.announcement_path.format(kode=package.kode)}"
-            requests.append(
-                self._watch_request(meta, url, self.parse_watch_announcement, f"{base}/{layout.listing_path}")
-            )
+            listing = f"{base}/{layout.listing_path}"
+            requests.append(self._watch_request(meta, url, self.parse_watch_announcement, listing))
+            self.watched_ids.add(package.tender_id)
         return requests
 
     def _watch_request(self, meta: dict, url: str, callback, referer: str) -> Request:
         package: watched.Due = meta["watch"]
-        self.crawler.stats.inc_value("lpse/watch_requests")
-        self.health.setdefault(package.instance, InstanceHealth()).watch_requests += 1
         return Request(
             url,
             callback=callback,
@@ -134,10 +141,13 @@ class WatchMixin:
         )
 
     def on_watch_error(self, failure):
-        self._watch_failed(failure.request.meta["watch"], describe_failure(failure), failure.request.url)
+        package: watched.Due = failure.request.meta["watch"]
+        self.watch_down.add(package.instance)  # the instance answers badly: the rest waits
+        return self._watch_failed(package, describe_failure(failure), failure.request.url)
 
-    def _watch_failed(self, package: watched.Due, error: str, url: str) -> None:
+    def _watch_failed(self, package: watched.Due, error: str, url: str) -> WatchFailed:
         self.fail_instance(package.instance, f"watching package {package.kode}: {error}", "watch", url)
+        return WatchFailed(package.instance, package.tender_id, error)
 
 
 def _carried(meta: dict) -> dict:
@@ -146,7 +156,6 @@ def _carried(meta: dict) -> dict:
         "watch",
         "base",
         "timezone",
-        "layout",
         "tahap",
         "badges",
         "schedule",
