@@ -19,12 +19,9 @@ class DeliveryCommands(Bot):
     def ringkasan(self, message) -> None:
         """`/ringkasan` lists each filter's delivery; `/ringkasan <no> <jam>` makes it a daily
         digest at that hour, `/ringkasan <no> langsung` sends its alerts at once again."""
-        subscriber = self.subscriber(message)
-        if subscriber is None:
+        if (found := self.own_filters(message)) is None:
             return
-        filters = list(subscriber.filters.order_by(Filter.id))
-        if not filters:
-            return self.reply(message.chat.id, texts.NO_FILTERS)
+        subscriber, filters = found
         now = utcnow()
         plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
         words = self.argument(message).split(maxsplit=1)

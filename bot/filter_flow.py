@@ -219,12 +219,9 @@ class FilterCommands(Bot):
         return keyboard
 
     def filterku(self, message) -> None:
-        subscriber = self.subscriber(message)
-        if subscriber is None:
+        if (found := self.own_filters(message)) is None:
             return
-        filters = list(subscriber.filters.order_by(Filter.id))
-        if not filters:
-            return self.reply(message.chat.id, texts.NO_FILTERS)
+        _, filters = found
         lines = [texts.FILTER_LIST_HEADER] + [
             f"{n}. <b>{escape_html(f.name)}</b>\n<code>{escape_html(f.spec)}</code>"
             for n, f in enumerate(filters, 1)
@@ -232,13 +229,10 @@ class FilterCommands(Bot):
         self.reply(message.chat.id, "\n".join(lines))
 
     def hapusfilter(self, message) -> None:
-        subscriber = self.subscriber(message)
-        if subscriber is None:
+        if (found := self.own_filters(message)) is None:
             return
-        filters = list(subscriber.filters.order_by(Filter.id))
+        _, filters = found
         number = self.argument(message)
-        if not filters:
-            return self.reply(message.chat.id, texts.NO_FILTERS)
         if not number:
             keyboard = types.InlineKeyboardMarkup()
             for n, f in enumerate(filters, 1):

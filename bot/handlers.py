@@ -84,6 +84,18 @@ class Bot:
             self.reply(message.chat.id, texts.NEED_START)
         return found
 
+    def own_filters(self, message) -> tuple[Subscriber, list[Filter]] | None:
+        """The consenting subscriber and their filters, oldest first; None (and the user
+        told why) when there is no subscriber or no filter."""
+        subscriber = self.subscriber(message)
+        if subscriber is None:
+            return None
+        filters = list(subscriber.filters.order_by(Filter.id))
+        if not filters:
+            self.reply(message.chat.id, texts.NO_FILTERS)
+            return None
+        return subscriber, filters
+
     @staticmethod
     def argument(message) -> str:
         parts = (message.text or "").split(maxsplit=1)

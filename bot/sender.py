@@ -269,10 +269,7 @@ class Sender:
         carried = self.carried.get(claim.notification_id)  # kept until marked: a mark may fail
         if error is None:
             self.chats.answered(claim.chat_id, answer.at)
-            if carried:
-                outbox.mark_sent(claim.notification_id, answer.message.message_id, carried)
-            else:
-                outbox.mark_sent(claim.notification_id, answer.message.message_id)
+            outbox.mark_sent(claim.notification_id, answer.message.message_id, carried or ())
             self.carried.pop(claim.notification_id, None)
             return True
         self.carried.pop(claim.notification_id, None)  # not sent: what it carried stays queued

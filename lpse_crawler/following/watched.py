@@ -7,8 +7,8 @@ from datetime import datetime
 
 from peewee import fn
 
-from lpse_crawler.following.changes import contracts_of, stored_schedule, winners_of
-from lpse_crawler.following.watching import WATCH_MAX, contracted, next_watch
+from lpse_crawler.following.changes import contracts_of, winners_of
+from lpse_crawler.following.watching import WATCH_MAX, next_read
 from lpse_crawler.spse.normalise import bid_deadline
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -122,11 +122,8 @@ def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = Non
         changed = any(getattr(tender, name) != value for name, value in values.items())
         followed = tender.told is not None
         ended = values["batal"] or values["gagal"]
-        schedule = stored_schedule(values["jadwal"], zone)
         values["watch_due_at"] = (
-            next_watch(schedule, now, ended, contracted(hasil.get("contract")), tender.first_seen_at)
-            if followed
-            else None
+            next_read(values["jadwal"], zone, ended, hasil, tender.first_seen_at, now) if followed else None
         )
         if changed and followed:
             values["follow_pending"] = True

@@ -14,7 +14,7 @@ contract's value is read, or its last date is WATCH_AFTER_END behind.
 
 from datetime import datetime, timedelta
 
-from lpse_crawler.following.changes import Moment
+from lpse_crawler.following.changes import Moment, stored_schedule
 from lpse_crawler.spse.stages import AWARDED_STAGES, CONTRACT_STAGES
 
 WATCH_MIN = timedelta(minutes=30)
@@ -47,6 +47,14 @@ def contracted(contract: list | None) -> bool:
     """Whether a contract tab read ([[nama, nilai kontrak]]) names a contract's value: until
     then its nilai may still be published, and the package stays watched."""
     return any(amount for _, amount in contract or [])
+
+
+def next_read(
+    jadwal: list[list[str]], zone: str, ended: bool, hasil: dict | None, first_seen_at, now: datetime
+) -> datetime | None:
+    """When a package as stored (its jadwal rows and result tabs) is next read; None: not."""
+    done = contracted((hasil or {}).get("contract"))
+    return next_watch(stored_schedule(jadwal or [], zone), now, ended, done, first_seen_at)
 
 
 def result_tabs(stage: str, schedule: Schedule, now: datetime) -> tuple[str, ...]:

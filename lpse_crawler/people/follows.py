@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from peewee import CharField, ForeignKeyField
 
 from lpse_crawler.following.changes import Change, Snapshot, changes, describe, stored_schedule
-from lpse_crawler.following.watching import contracted, next_watch
+from lpse_crawler.following.watching import next_read
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.plans import effective_plan
@@ -134,9 +134,8 @@ def forget_unfollowed(tender_ids: list[int]) -> None:
 def first_watch(tender: Tender, now: datetime) -> datetime | None:
     """When a newly followed package is first read again (following/watching.py)."""
     instance = Instance.get_or_none(Instance.code == tender.instance_first_seen_id)
-    schedule = stored_schedule(tender.jadwal or [], instance.timezone if instance else "Asia/Jakarta")
-    done = contracted((tender.hasil or {}).get("contract"))
-    return next_watch(schedule, now, ended(tender), done, tender.first_seen_at)
+    zone = instance.timezone if instance else "Asia/Jakarta"
+    return next_read(tender.jadwal, zone, ended(tender), tender.hasil, tender.first_seen_at, now)
 
 
 def snapshot_of(tender: Tender) -> dict:
