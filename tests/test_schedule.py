@@ -107,6 +107,16 @@ def test_the_pace_spends_the_budget_and_no_more():
         assert checks + details == pytest.approx(budget, rel=0.05)
 
 
+def test_requests_reserved_for_watching_are_left_out_of_what_the_listings_spend():
+    now = moment("2026-03-10 10:00")
+    fleet = [learnt(rate) for rate in (0.002, 0.01, 0.05, 0.2, 0.5) for _ in range(100)]
+    for reserved in (0.0, 400.0, 1200.0):
+        pace = policy.pace(fleet, now, LIMITS, reserved)
+        checks = sum(3600 / (policy.next_check(listing, now, pace, LIMITS).due - now) for listing in fleet)
+        details = sum(policy.DETAIL_REQUESTS * policy.rate_at(listing, now) for listing in fleet)
+        assert checks + details + reserved == pytest.approx(LIMITS.requests_per_hour, rel=0.05)
+
+
 # -- the schedule in the database ---------------------------------------------------------------
 
 
@@ -134,6 +144,20 @@ def test_a_check_is_saved_with_its_next_check_and_a_failure_backs_off(planner):
     row = ListingSchedule.get(ListingSchedule.instance == "kemkes")
     assert row.failures == 1 and row.due_at == now + timedelta(hours=2, minutes=6)
     assert planner.due(now + timedelta(hours=2, minutes=7))[-1].instance == "kemkes"
+
+
+def test_a_planner_leaves_what_watching_reserves_and_waits_longer_for_it(planner):
+    now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # a Tuesday, 08:00 WIB
+    waits = []
+    for reserved in (None, lambda moment: LIMITS.requests_per_hour - 5):
+        ListingSchedule.delete().execute()
+        paced = Planner(LIMITS, ["tender"], [2026], reserved=reserved)
+        paced.record("kemkes", "tender", 2026, 0, now)
+        paced.record("kemkes", "tender", 2026, 12, now + timedelta(hours=4))
+        due_at = ListingSchedule.get(ListingSchedule.instance == "kemkes").due_at
+        waits.append(due_at - (now + timedelta(hours=4)))
+    assert paced.reserved_value == LIMITS.requests_per_hour - 5
+    assert waits[0] < waits[1]
 
 
 # -- scheduled crawls, real processes --------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lpse_crawler.following.watched import Read, due, store_read
+from lpse_crawler.following.watched import Read, due, requests_due, store_read
 from lpse_crawler.following.watching import WATCH_MAX, WATCH_MIN, contracted, next_watch, result_tabs
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people import follows
@@ -98,6 +98,23 @@ def test_the_watches_due_come_longest_overdue_first_a_few_of_each_instance_at_a_
         "40000002000",
     ]
     assert len(due(utcnow(), None, set(), limit=1, per_instance=2)) == 1
+
+
+def test_the_reads_due_within_the_hour_are_reserved_out_of_the_budget_by_their_stage(database):
+    sync_registry(load_registry())
+    now = utcnow()
+    watches = [  # (stage, due in): bidding costs 2 requests, awarded 3, contract signed 4
+        ("Upload Dokumen Penawaran", -timedelta(hours=3)),
+        ("Pengumuman Pemenang", timedelta(minutes=30)),
+        ("Penandatanganan Kontrak", timedelta(minutes=59)),
+        ("Upload Dokumen Penawaran", timedelta(hours=2)),  # not within the hour
+        ("Upload Dokumen Penawaran", None),  # not watched
+    ]
+    for n, (stage, due_in) in enumerate(watches):
+        upsert_tender(replace(ITEM, kode=f"4100000{n}000", tahap=stage))
+        due_at = None if due_in is None else now + due_in
+        Tender.update(watch_due_at=due_at).where(Tender.kode == f"4100000{n}000").execute()
+    assert requests_due(now) == 2 + 3 + 4
 
 
 # -- over real HTTP ----------------------------------------------------------------------------

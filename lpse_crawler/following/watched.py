@@ -3,12 +3,12 @@ read found (the stage, badges, jadwal, bid deadline and result tabs), marking th
 for its followers to be told when any of it changed (people/follows.py tells them)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from peewee import fn
 
 from lpse_crawler.following.changes import contracts_of, winners_of
-from lpse_crawler.following.watching import WATCH_MAX, next_read
+from lpse_crawler.following.watching import WATCH_MAX, next_read, requests_of, result_tabs
 from lpse_crawler.spse.normalise import bid_deadline
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -84,6 +84,23 @@ def due(
         .tuples()
     )
     return [Due(tender_id, kind, kode, instance) for tender_id, kind, kode, instance in rows]
+
+
+RESERVE_AHEAD = timedelta(hours=1)
+
+
+def requests_due(now: datetime) -> float:
+    """Requests the watches due within RESERVE_AHEAD of `now` (and those overdue) will cost,
+    by each package's stored stage: what the listings' schedule leaves to them out of the
+    host's budget for the hour (store/listing_schedule.py)."""
+    stages = (
+        Tender.select(Tender.tahap, fn.COUNT(Tender.id))
+        .where(Tender.watch_due_at.is_null(False), Tender.watch_due_at <= now + RESERVE_AHEAD)
+        .group_by(Tender.tahap)
+        .tuples()
+    )
+    hours = RESERVE_AHEAD / timedelta(hours=1)
+    return sum(count * requests_of(result_tabs(stage or "", (), now)) for stage, count in stages) / hours
 
 
 def postpone(tender_id: int, now: datetime | None = None) -> None:

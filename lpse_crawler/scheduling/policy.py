@@ -244,11 +244,13 @@ def after_failure(listing: Listing, now: float, limits: Limits) -> Listing:
     return replace(listing, due=now + wait, failures=failures)
 
 
-def pace(listings: list[Listing], now: float, limits: Limits) -> float:
+def pace(listings: list[Listing], now: float, limits: Limits, reserved: float = 0.0) -> float:
     """The factor of `target` that spends the budget at `now`: the checks each listing
     needs at this hour (its rate over its target, within its bounds) plus the detail
-    requests of the packages expected, summed over the fleet, come to the budget. When
-    even the slowest checks exceed it, the largest pace (every listing at its ceiling)."""
+    requests of the packages expected, summed over the fleet, plus `reserved` (requests
+    per hour spent outside the listings: reading followed packages again), come to the
+    budget. When even the slowest checks exceed it, the largest pace (every listing at
+    its ceiling)."""
     rows = []
     details, fixed = 0.0, 0.0
     for listing in listings:
@@ -261,7 +263,7 @@ def pace(listings: list[Listing], now: float, limits: Limits) -> float:
         slowest = HOUR / (DAY_MAX_WAIT if awake(hour) else max_wait(listing, now, limits))
         rows.append((now_rate, listing.mean_rate**SPREAD, slowest))
     fastest = HOUR / limits.min_wait
-    room = limits.requests_per_hour - details - fixed
+    room = limits.requests_per_hour - details - fixed - reserved
 
     def spent(factor: float) -> float:
         total = 0.0

@@ -18,6 +18,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import FormRequest, Request, Response
 from twisted.internet.task import LoopingCall
 
+from lpse_crawler.following import watched
 from lpse_crawler.items import DetailFailure, ListingChecked, ListingPage, RawPackage, SessionChange
 from lpse_crawler.middlewares import is_cloudflare_challenge
 from lpse_crawler.scheduling.policy import Limits
@@ -108,7 +109,9 @@ class SpseSpider(WatchMixin, scrapy.Spider):
         sync_registry(load_registry())
         settings = crawler.settings
         years = [int(y) for y in settings.getlist("LPSE_YEARS")]
-        spider.planner = Planner(limits(settings), [layout.kind for layout in spider.layouts], years)
+        kinds = [layout.kind for layout in spider.layouts]
+        watching = watched.requests_due if settings.getint("LPSE_MAX_WATCHES") > 0 else None
+        spider.planner = Planner(limits(settings), kinds, years, reserved=watching)
         spider.scheduled = not spider.instance_codes and settings.getbool("LPSE_SCHEDULE")
         crawler.signals.connect(spider.keep_open, signals.spider_idle)
         return spider

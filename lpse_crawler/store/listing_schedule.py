@@ -3,9 +3,12 @@
 One row per listing (instance, kind, fiscal year); the decisions are policy.py's, this
 module only loads rows into `policy.Listing`, and saves them back. A listing without a row
 (a new instance, kind or year) is due at once. Rows are shared by every crawl process, so
-several crawls on leases (store/leases.py) follow one schedule.
+several crawls on leases (store/leases.py) follow one schedule. What the host's budget
+spends outside the listings (reading followed packages again) is left out of what the
+listings are paced to.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,11 +54,19 @@ def to_listing(row: ListingSchedule | None, zone: str, year: int) -> policy.List
 
 
 class Planner:
-    """The schedule of `kinds` x `years` of every active instance, within `limits`."""
+    """The schedule of `kinds` x `years` of every active instance, within `limits`;
+    `reserved(now)`: requests per hour the budget spends elsewhere from `now` on."""
 
-    def __init__(self, limits: policy.Limits, kinds: list[str], years: list[int]):
-        self.limits, self.kinds, self.years = limits, kinds, years
+    def __init__(
+        self,
+        limits: policy.Limits,
+        kinds: list[str],
+        years: list[int],
+        reserved: Callable[[datetime], float] | None = None,
+    ):
+        self.limits, self.kinds, self.years, self.reserved = limits, kinds, years, reserved
         self.pace_value, self.paced_at = 1.0, float("-inf")
+        self.reserved_value = 0.0  # what the last pace left out of the budget
 
     def _zones(self) -> dict[str, str]:
         """{code: zone} of the active instances."""
@@ -78,7 +89,9 @@ class Planner:
                 for kind in self.kinds
                 for year in self.years
             ]
-            self.pace_value, self.paced_at = policy.pace(listings, now, self.limits), now
+            self.reserved_value = self.reserved(from_epoch(now)) if self.reserved else 0.0
+            self.pace_value = policy.pace(listings, now, self.limits, self.reserved_value)
+            self.paced_at = now
         return self.pace_value
 
     def due(self, now: datetime | None = None) -> list[Due]:
