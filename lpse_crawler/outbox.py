@@ -93,7 +93,7 @@ def enqueue(tender_id: int, matches: list[Match]) -> int:
     rows = _notification_rows(tender_id, matches)
     if not rows:
         return 0
-    with write_transaction():
+    with write_transaction(join=True):  # the match stage's, which also clears the mark
         queued = execute_many(_enqueue_sql(database.param), rows)
         usage.count("notifications_queued", queued)
     return queued

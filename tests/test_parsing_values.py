@@ -1,6 +1,7 @@
 """Cell values: money, dates, badges, categories, stages (table-driven, plus properties)."""
 
 import contextlib
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -159,6 +160,17 @@ def test_squeeze_and_leading_int():
     assert squeeze(" APBN 2026\xa0\xa0 ") == "APBN 2026"
     assert parse_leading_int("32 Peserta") == 32
     assert parse_leading_int("peserta") is None
+
+
+@given(st.text(alphabet=st.sampled_from("ab \t\n\r\xa0\u2003\u3000\x1c\x85\u200b"), max_size=30) | st.text())
+def test_squeeze_collapses_every_kind_of_whitespace_to_one_space(text):
+    assert squeeze(text) == re.sub(r"\s+", " ", text).strip()
+
+
+def test_a_long_stage_name_is_read_as_a_short_one_is():
+    padding = " " * 300
+    assert canonical_stage(f"{padding}Upload  Dokumen Penawaran [2]{padding}") == "Upload Dokumen Penawaran"
+    assert canonical_stage(None) == ""
 
 
 @given(st.text(max_size=40))

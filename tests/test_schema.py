@@ -1,11 +1,14 @@
 """Schema by code: a fresh database and one from the previous release both open."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lpse_crawler.spse.registry import load_registry, sync_registry
-from lpse_crawler.store.database import connect_database, database, utcnow
+from lpse_crawler.store.database import AwareDateTimeField, connect_database, database, utcnow
 from lpse_crawler.store.models import Instance, Tender
 from lpse_crawler.store.schema import (
     LATEST,
@@ -24,6 +27,19 @@ def test_fresh_database_is_at_the_latest_version(database):
     assert {"subscriber", "filter", "notification", "payment", "usage_daily", "audit"} <= set(
         database.get_tables()
     )
+
+
+ZONES = [UTC, ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Jayapura"), timezone(timedelta(hours=-3, minutes=-30))]
+MOMENTS = st.datetimes(datetime(1970, 1, 2), datetime(9999, 12, 30), timezones=st.sampled_from(ZONES))
+
+
+@given(MOMENTS, MOMENTS)
+def test_a_stored_moment_reads_back_in_its_offset_and_text_order_is_time_order(one, other):
+    field = AwareDateTimeField()
+    texts = field.db_value(one), field.db_value(other)
+    back = field.python_value(texts[0])
+    assert back == one and back.utcoffset() == one.utcoffset()
+    assert (texts[0] < texts[1]) == (one < other)
 
 
 @pytest.mark.sqlite_only

@@ -1,5 +1,7 @@
 """Stage (tahap) names: canonical spelling and the status flags they imply."""
 
+from functools import lru_cache
+
 from lpse_crawler.spse.values import squeeze
 
 CANONICAL_STAGES = (
@@ -68,8 +70,22 @@ CONTRACT_STAGES = {
 DEADLINE_STAGES = ("Kirim Persyaratan Kualifikasi", "Upload Dokumen Penawaran")
 
 
+CACHED_STAGE_CHARS = 200  # stage names up to this long are remembered (a page may hold longer)
+
+
 def canonical_stage(text: str | None) -> str:
     """Squeeze, drop the `[...]` marker of parallel stages, and fix known spellings."""
+    if text is not None and len(text) <= CACHED_STAGE_CHARS:
+        return _canonical_cached(text)  # every jadwal repeats the same few names
+    return _canonical(text)
+
+
+@lru_cache(maxsize=1024)
+def _canonical_cached(text: str) -> str:
+    return _canonical(text)
+
+
+def _canonical(text: str | None) -> str:
     cleaned = squeeze(text)
     if cleaned.endswith("]") and "[" in cleaned:
         cleaned = squeeze(cleaned[: cleaned.rindex("[")])

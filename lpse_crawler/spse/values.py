@@ -45,7 +45,6 @@ MAX_AMOUNT_CHARS = 64  # `Rp. 9.223.372.036.854.775.807,00` has 32: anything far
 MAX_INT_DIGITS = 18  # every 18-digit number fits in 64 bits
 MIN_YEAR, MAX_YEAR = 1900, 2100  # dates outside these years are not SPSE dates
 
-_SPACE = re.compile(r"\s+")
 _DATE = re.compile(r"^(\d{1,2})\s+([A-Za-z.]+)\s+(\d{4})(?:\s+(\d{1,2})[:.](\d{2}))?$")
 _ABBREVIATED = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(Rb|Jt|M|T)$", re.IGNORECASE)
 _MONEY = re.compile(r"^(?:Rp\.?)?\s*(-?[\d.]+(?:,\d+)?)$", re.IGNORECASE)
@@ -57,7 +56,7 @@ def squeeze(text: str | None) -> str:
     """Collapse runs of whitespace (including &nbsp;) into one space and trim."""
     if text is None:
         return ""
-    return _SPACE.sub(" ", text.replace("\xa0", " ")).strip()
+    return " ".join(text.split())  # split() cuts at what \s matches, &nbsp; included
 
 
 def shown(text: str, limit: int = 60) -> str:

@@ -12,6 +12,7 @@ claims that skip rows another process holds.
 import json
 import logging
 import os
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,9 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",  # safe with WAL: a crash loses at most the last commits
     "secure_delete": "on",  # deleted personal data is overwritten, not left in free pages
+    # 16 MiB of pages per connection (SQLite's default is 2): a package's fan-out of a
+    # thousand notifications touches as many index pages, read again from the OS without it.
+    "cache_size": -16384,
 }
 MIN_SQLITE = (3, 51, 3)
 STORAGE_ERRORS = (DatabaseError, apsw.Error)  # what a failed read or write raises (APSW's are not wrapped)
@@ -65,6 +69,15 @@ def wib_start_of(now: datetime, period: str) -> datetime:
     return local.astimezone(UTC)
 
 
+_OFFSETS: dict[timedelta, str] = {}  # "Z+07:00" by UTC offset: a few are ever seen
+
+
+def _offset_suffix(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return _OFFSETS.setdefault(offset, f"Z{sign}{minutes // 60:02d}:{minutes % 60:02d}")
+
+
 class AwareDateTimeField(TextField):
     """A timezone-aware moment stored as text that sorts in time order on every database:
     the UTC moment at fixed width, then the offset it was given in (kept for display), e.g.
@@ -73,11 +86,12 @@ class AwareDateTimeField(TextField):
     def db_value(self, value):
         if value is None:
             return None
-        if value.tzinfo is None:
+        offset = value.utcoffset()
+        if offset is None:
             raise ValueError(f"naive datetime for {self.name}: {value!r}")
-        offset = int(value.utcoffset().total_seconds() // 60)
-        sign, offset = ("-" if offset < 0 else "+"), abs(offset)
-        return f"{value.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}Z{sign}{offset // 60:02d}:{offset % 60:02d}"
+        # Written for every stored moment: isoformat, not strftime (a third of the time).
+        moment = (value - offset).replace(tzinfo=None).isoformat(timespec="microseconds")
+        return moment + (_OFFSETS.get(offset) or _offset_suffix(offset))
 
     def python_value(self, value):
         if value is None:
@@ -283,8 +297,12 @@ def wipe_wal() -> bool:
     return busy == 0
 
 
-def write_transaction():
-    """A transaction that takes the write lock at BEGIN (IMMEDIATE on SQLite)."""
+def write_transaction(join: bool = False):
+    """A transaction that takes the write lock at BEGIN (IMMEDIATE on SQLite). `join`: when
+    the caller's transaction is open, write in it instead of in a savepoint (whose pages
+    SQLite copies to a statement journal first: a fan-out of a thousand rows pays for it)."""
+    if join and database.in_transaction():
+        return nullcontext()
     if isinstance(database.obj, SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()

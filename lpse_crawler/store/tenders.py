@@ -11,6 +11,8 @@ from dataclasses import fields
 from enum import StrEnum
 from functools import cache
 
+from peewee import BigIntegerField, BooleanField, CharField, IntegerField, TextField
+
 from lpse_crawler.items import TenderItem
 from lpse_crawler.spse.stages import AWARDED_STAGES
 from lpse_crawler.store.database import database, utcnow, write_transaction
@@ -33,7 +35,9 @@ class Outcome(StrEnum):
 
 
 _CONTENT = sorted(name for name in _ITEM_FIELDS if name not in _NOT_CONTENT)
-_canonical = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False).encode
+# _CONTENT is sorted, so the dict below is built in key order: no sort_keys needed for
+# the same text (the stored hashes compare with it).
+_canonical = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 def content_hash(item: TenderItem) -> str:
@@ -135,15 +139,29 @@ def _statement(model, verb: str, names: tuple[str, ...], p: str) -> str:
     return f"UPDATE {model._meta.table_name} SET {', '.join(f'{c} = {p}' for c in cols)} WHERE id = {p}"
 
 
+# Columns whose values the drivers bind as the item holds them (str, int, bool, None).
+_BOUND_AS_THEY_ARE = {CharField, TextField, IntegerField, BigIntegerField, BooleanField}
+
+
+@cache
+def _converters(model, names: tuple[str, ...]) -> tuple:
+    """Each column's peewee conversion to its database form; None where there is none."""
+    fields = model._meta.fields
+    return tuple(
+        None if type(fields[name]) in _BOUND_AS_THEY_ARE else fields[name].db_value for name in names
+    )
+
+
 def _execute(model, verb: str, values: dict, converted: dict, where_id: int | None = None):
     """Run a cached statement with `values` converted by their peewee fields, then the
     values of `converted` (already in their database form)."""
-    fields = model._meta.fields
-    params = [fields[name].db_value(value) for name, value in values.items()]
+    names = tuple(values)
+    convert = _converters(model, names)
+    params = [v if c is None else c(v) for c, v in zip(convert, values.values(), strict=True)]
     params += converted.values()
     if where_id is not None:
         params.append(where_id)
-    return database.execute_sql(_statement(model, verb, (*values, *converted), database.param), params)
+    return database.execute_sql(_statement(model, verb, (*names, *converted), database.param), params)
 
 
 def listed_hashes(instance: str, kind: str, kodes: list[str]) -> dict[str, str]:
