@@ -43,6 +43,9 @@ SQLITE_PRAGMAS = {
     # 16 MiB of pages per connection (SQLite's default is 2): a package's fan-out of a
     # thousand notifications touches as many index pages, read again from the OS without it.
     "cache_size": -16384,
+    # Copy the WAL back every 4,000 pages (16 MiB; SQLite's default is 1,000): a page that
+    # many commits rewrite (the outbox's indexes, the newest tender pages) is copied once.
+    "wal_autocheckpoint": 4000,
 }
 MIN_SQLITE = (3, 51, 3)
 STORAGE_ERRORS = (DatabaseError, apsw.Error)  # what a failed read or write raises (APSW's are not wrapped)
