@@ -92,7 +92,7 @@ class AwareDateTimeField(TextField):
         offset = value.utcoffset()
         if offset is None:
             raise ValueError(f"naive datetime for {self.name}: {value!r}")
-        # Written for every stored moment: isoformat, not strftime (a third of the time).
+        # Written for every stored moment: isoformat, not strftime (about half the time).
         moment = (value - offset).replace(tzinfo=None).isoformat(timespec="microseconds")
         return moment + (_OFFSETS.get(offset) or _offset_suffix(offset))
 

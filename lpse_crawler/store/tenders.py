@@ -1,8 +1,8 @@
 """Tender storage: upsert by (kind, kode), listings per instance, stage history.
 
 `upsert_tender` runs once per crawled package, so it writes through cached SQL (with
-peewee's own field conversions, and the moment of the write converted once) instead of
-building a 35-column query per call.
+peewee's own field conversions for the columns that have one, and the moment of the write
+converted once) instead of building a 35-column query per call.
 """
 
 import hashlib
