@@ -62,6 +62,12 @@ def test_the_night_ends_with_a_check_soon_after_office_hours_begin():
     assert 6 <= local_hour <= 7  # before the office opens at 07:30, not at 03:00 + 3 h blindly
 
 
+def test_a_quiet_listing_is_looked_at_until_ten_in_the_evening_then_left_for_the_night():
+    quiet = learnt(0.01)
+    assert wait_minutes(quiet, moment("2026-03-10 21:05"), pace=100) == policy.DAY_MAX_WAIT / 60
+    assert wait_minutes(quiet, moment("2026-03-10 22:05"), pace=100) == LIMITS.max_wait / 60
+
+
 def test_local_hours_follow_the_instance_zone():
     nine_wib = moment("2026-03-10 09:00", WIB)
     assert policy.week_hour(nine_wib, WIB) == 24 + 9  # Tuesday 09:00
