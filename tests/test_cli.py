@@ -108,6 +108,7 @@ def test_users_add_update_plan_pause_resume(env):
     )
     assert "already has" in run("users", "add", "--chat-id", "55", code=1)
     assert "tidak valid" in run("users", "add", "--chat-id", "56", "--email", "nope", code=1)
+    assert "not in the range" in run("users", "add", "--chat-id", "99999999999999999999999", code=2)
     assert Subscriber.select().count() == 1  # the failed add left nothing behind
     run("users", "update", "chat:55", "--email", "budi@baru.id")
     assert personal_data(Keyring.parse(KEY), Subscriber.get())["email"] == "budi@baru.id"

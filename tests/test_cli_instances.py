@@ -77,6 +77,14 @@ def test_import_refuses_a_file_it_cannot_read(env, tmp_path):
     assert not Instance.select().where(Instance.code == "kabbaru").exists()
 
 
+def test_an_instance_whose_name_or_province_does_not_fit_a_column_is_refused(env):
+    long = "x" * 256
+    assert "name is longer than 255" in run("instances", "add", "kabbaru", "--name", long, code=1)
+    refused = run("instances", "add", "kabbaru", "--name", "LPSE Baru", "--province", long, code=1)
+    assert "province is longer than 255" in refused
+    assert not Instance.select().where(Instance.code == "kabbaru").exists()
+
+
 def test_remove_an_operator_instance_and_the_packages_listed_only_there(env):
     run("instances", "add", "kabbaru", "--name", "LPSE Kab. Baru")
     upsert_tender(replace(ITEM, instance="kabbaru", kode="1"))

@@ -122,7 +122,7 @@ def add(code, name, province, timezone, base_url):
 
     Example: python cli.py instances add newkab --name "LPSE Kab. Baru" --province Papua
     """
-    problems = instance_csv.problems(code, name, timezone, base_url)
+    problems = instance_csv.problems(code, name, timezone, base_url, province)
     if problems:
         raise click.ClickException(problems[0])
     if Instance.get_or_none(Instance.code == code):

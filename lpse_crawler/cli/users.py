@@ -23,6 +23,7 @@ from lpse_crawler.people.personal_data import create_subscriber, personal_data, 
 from lpse_crawler.people.plans import PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.people.reminders import queue_plan_reminders
+from lpse_crawler.spse.values import INT64_MAX, INT64_MIN
 from lpse_crawler.store.database import in_wib, utcnow, write_transaction
 from lpse_crawler.store.models import Tender
 
@@ -104,7 +105,7 @@ def show(who, as_json):
 
 
 @users.command("add")
-@click.option("--chat-id", type=int, required=True, help="Telegram chat id.")
+@click.option("--chat-id", type=click.IntRange(INT64_MIN, INT64_MAX), required=True, help="Telegram chat id.")
 @click.option("--name", help="Full name.")
 @click.option("--phone", help="WhatsApp number, e.g. 0812-3456-7890.")
 @click.option("--email", help="Email address.")

@@ -12,17 +12,24 @@ CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 COLUMNS = ("code", "name", "province", "timezone", "base_url")  # of an import CSV
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
+MAX_CHARS = 255  # a text column's width (varchar(255) on PostgreSQL)
 
 
 class UnreadableCsv(ValueError):
     """An import CSV that cannot be read as a whole; the message says why, on one line."""
 
 
-def problems(code: str, name: str, timezone: str | None, base_url: str | None) -> list[str]:
+def problems(
+    code: str, name: str, timezone: str | None, base_url: str | None, province: str | None = None
+) -> list[str]:
     """What makes these values unfit for an instance (empty: nothing)."""
     if not code or not name:
         return ["must not lack code or name"]
-    found = []
+    found = [
+        f"the {label} is longer than {MAX_CHARS} characters"
+        for label, value in (("name", name), ("province", province), ("base URL", base_url))
+        if value and len(value) > MAX_CHARS
+    ]
     if not CODE.fullmatch(code):
         found.append(f"{code[:70]!r}: a code is lower-case letters, digits and '-'")
     if timezone:
@@ -81,7 +88,7 @@ def check_rows(rows: list[tuple[int, dict[str, str]]]) -> list[str]:
     found, first_row = [], {}
     for number, r in rows:
         code = r.get("code", "")
-        here = problems(code, r.get("name", ""), r.get("timezone"), r.get("base_url"))
+        here = problems(code, r.get("name", ""), r.get("timezone"), r.get("base_url"), r.get("province"))
         if r["extra"]:
             here.append("more cells than the first line has columns")
         if code and code in first_row:
