@@ -19,13 +19,12 @@ would (measured over four draws of the simulated fleet, bench/freshness.py). `pa
 the factor that keeps the checks of the whole fleet within the budget at the current
 hour; `next_check` walks the listing's expected arrivals forward until `target` of them
 have come, so a quiet night is crossed in one step and a busy morning is checked within
-minutes. Waking hours (06:00-22:00
-local) are planned as at least as busy as an average hour, and never wait longer than
-DAY_MAX_WAIT, so a package published at the edges of the day, or by a listing whose hours
-are not learnt yet, is not left to the next morning. Every wait lies between a floor and
-a ceiling (a quiet listing is still checked every few hours at night; next year's listing
-rarely, except around the turn of the year), and a failed check is retried with a
-backoff under the same ceiling.
+minutes. Waking hours (06:00-22:00 local) are planned as at least as busy as an average
+hour, and never wait longer than DAY_MAX_WAIT, so a package published at the edges of the
+day, or by a listing whose hours are not learnt yet, is not left to the next morning.
+Every wait lies between a floor and a ceiling (a quiet listing is still checked every few
+hours at night; next year's listing rarely, except around the turn of the year), and a
+failed check is retried with a backoff under the same ceiling.
 
 Moments are seconds since the epoch (floats), so a simulation can run a day of the fleet
 through these functions quickly; lpse_crawler/store/listing_schedule.py converts.
