@@ -14,6 +14,7 @@ import logging
 import os
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import apsw
@@ -72,13 +73,12 @@ def wib_start_of(now: datetime, period: str) -> datetime:
     return local.astimezone(UTC)
 
 
-_OFFSETS: dict[timedelta, str] = {}  # "Z+07:00" by UTC offset: a few are ever seen
-
-
+@cache  # a few offsets are ever seen
 def _offset_suffix(offset: timedelta) -> str:
+    """`Z+07:00` for seven hours ahead of UTC."""
     minutes = int(offset.total_seconds() // 60)
     sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
-    return _OFFSETS.setdefault(offset, f"Z{sign}{minutes // 60:02d}:{minutes % 60:02d}")
+    return f"Z{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class AwareDateTimeField(TextField):
@@ -94,7 +94,7 @@ class AwareDateTimeField(TextField):
             raise ValueError(f"naive datetime for {self.name}: {value!r}")
         # Written for every stored moment: isoformat, not strftime (about half the time).
         moment = (value - offset).replace(tzinfo=None).isoformat(timespec="microseconds")
-        return moment + (_OFFSETS.get(offset) or _offset_suffix(offset))
+        return moment + _offset_suffix(offset)
 
     def python_value(self, value):
         if value is None:
