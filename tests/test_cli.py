@@ -227,9 +227,15 @@ def test_instances_list_add_enable_disable_import(env, tmp_path):
     assert "not a timezone" in run(
         "instances", "add", "x", "--name", "X", "--timezone", "Mars/Olympus", code=1
     )
-    run("instances", "disable", "kemkes")
+    assert run("instances", "disable", "kemkes").splitlines() == ["kemkes disabled"]
     assert Instance.get_by_id("kemkes").active is False
     run("instances", "enable", "kemkes")
+    upsert_tender(ITEM)  # listed first on kemkes, and followed: watched
+    Tender.update(watch_due_at=utcnow()).execute()
+    assert "followed packages listed there first, not read again until it is enabled: 1" in run(
+        "instances", "disable", "kemkes"
+    )
+    assert run("instances", "enable", "kemkes").splitlines() == ["kemkes enabled"]
     csv = tmp_path / "new.csv"
     csv.write_text(
         "code,name,province,timezone\nkabbaru,LPSE Kabupaten Baru,Papua Tengah,Asia/Jayapura\n"

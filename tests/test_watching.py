@@ -15,7 +15,7 @@ from lpse_crawler.people.crypto import Keyring, generate_key
 from lpse_crawler.people.personal_data import create_subscriber
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import database, utcnow
-from lpse_crawler.store.models import Tender
+from lpse_crawler.store.models import Instance, Tender
 from lpse_crawler.store.schema import open_database
 from lpse_crawler.store.tenders import upsert_tender
 from tests.conftest import run_crawl
@@ -115,6 +115,18 @@ def test_the_reads_due_within_the_hour_are_reserved_out_of_the_budget_by_their_s
         due_at = None if due_in is None else now + due_in
         Tender.update(watch_due_at=due_at).where(Tender.kode == f"4100000{n}000").execute()
     assert requests_due(now) == 2 + 3 + 4
+
+
+def test_the_watches_of_a_disabled_instance_are_not_reserved_since_the_crawl_reads_none(database):
+    sync_registry(load_registry())
+    now = utcnow()
+    for n, instance in enumerate(["kemkes", "jakarta"]):
+        upsert_tender(
+            replace(ITEM, kode=f"4200000{n}000", instance=instance, tahap="Upload Dokumen Penawaran")
+        )
+    Tender.update(watch_due_at=now).execute()
+    Instance.update(active=False).where(Instance.code == "jakarta").execute()
+    assert requests_due(now) == 2
 
 
 # -- over real HTTP ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from lpse_crawler.spse.registry import load_registry
 from lpse_crawler.store import instance_removal
 from lpse_crawler.store.crawl_state import CYCLES_KEPT
 from lpse_crawler.store.database import in_wib, write_transaction
-from lpse_crawler.store.models import Instance, InstanceCycle
+from lpse_crawler.store.models import Instance, InstanceCycle, Tender
 
 SHOWN_PROBLEMS = 5
 
@@ -137,8 +137,14 @@ def _set_active(code: str, active: bool) -> None:
     with write_transaction():
         if not Instance.update(active=active).where(Instance.code == code).execute():
             raise click.ClickException(f"no instance {code!r} (see: python cli.py instances list)")
+        watched = Tender.select().where(
+            Tender.instance_first_seen == code, Tender.watch_due_at.is_null(False)
+        )
+        followed = watched.count()
     audited("instances.enable" if active else "instances.disable", None, code)
     click.echo(f"{code} {'enabled' if active else 'disabled'}")
+    if followed and not active:
+        click.echo(f"followed packages listed there first, not read again until it is enabled: {followed}")
 
 
 @instances.command("enable")

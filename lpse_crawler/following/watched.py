@@ -12,7 +12,7 @@ from lpse_crawler.following.watching import WATCH_MAX, next_read, requests_of, r
 from lpse_crawler.spse.normalise import bid_deadline
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.store.database import utcnow, write_transaction
-from lpse_crawler.store.models import Tender, TenderStage
+from lpse_crawler.store.models import Instance, Tender, TenderStage
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,17 @@ RESERVE_AHEAD = timedelta(hours=1)
 def requests_due(now: datetime) -> float:
     """Requests the watches due within RESERVE_AHEAD of `now` (and those overdue) will cost,
     by each package's stored stage: what the listings' schedule leaves to them out of the
-    host's budget for the hour (store/listing_schedule.py)."""
+    host's budget for the hour (store/listing_schedule.py). Only packages of active
+    instances count: the crawl reads no others (a disabled instance's stay due until it
+    is enabled again)."""
     stages = (
         Tender.select(Tender.tahap, fn.COUNT(Tender.id))
-        .where(Tender.watch_due_at.is_null(False), Tender.watch_due_at <= now + RESERVE_AHEAD)
+        .join(Instance)
+        .where(
+            Tender.watch_due_at.is_null(False),
+            Tender.watch_due_at <= now + RESERVE_AHEAD,
+            Instance.active == True,  # noqa: E712
+        )
         .group_by(Tender.tahap)
         .tuples()
     )
