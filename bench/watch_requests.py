@@ -140,17 +140,23 @@ def real_check() -> None:
             raise SystemExit("the simulated cost per read is not what the crawl spends")
 
 
-def main() -> None:
-    wall, cpu = time.perf_counter(), time.process_time()
+def hourly() -> tuple[list[float], float, float]:
+    """(requests in each measured hour, reads per hour, packages watched at once), scaled
+    to FOLLOWED watched at once."""
     spent, watched, reads = simulate(random.Random(15))
     scale = FOLLOWED / watched
-    per_hour = [n * scale for n in spent]
+    return [n * scale for n in spent], reads * scale / len(spent), watched
+
+
+def main() -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
+    per_hour, reads, watched = hourly()
     mean = sum(per_hour) / len(per_hour)
     peak = max(per_hour)
     print(f"(w) watching {FOLLOWED:,} followed packages (measured {watched:,.0f} at once, scaled)")
     print(
         f"    {mean:.0f} requests per hour on average, {peak:.0f} in the busiest hour "
-        f"({reads * scale / len(spent):.0f} reads per hour); "
+        f"({reads:.0f} reads per hour); "
         f"{mean / 3600:.3f} requests/s of the default 3,000/h budget = {mean / 3000:.0%}"
     )
     print(f"    simulated in {time.perf_counter() - wall:.1f} s wall, {time.process_time() - cpu:.1f} s CPU")
