@@ -123,6 +123,22 @@ def test_requests_reserved_for_watching_are_left_out_of_what_the_listings_spend(
         assert checks + details + reserved == pytest.approx(LIMITS.requests_per_hour, rel=0.05)
 
 
+def test_from_october_to_january_the_fleet_still_fits_the_budget_and_busy_listings_come_first():
+    # 600 instances, two kinds, this year and next: 2,400 listings. Held to the waking-hours
+    # ceiling, next year's as well, the slowest checks alone would be 3,600 an hour.
+    rates = [0.002] * 500 + [0.02] * 80 + [0.3] * 16 + [2.0] * 4  # per instance and kind
+    for day in ("2026-10-13 10:00", "2026-11-10 10:00", "2027-01-12 10:00"):
+        now, year = moment(day), int(day[:4])
+        this_year = [learnt(rate, year=year) for rate in rates for _kind in range(2)]
+        fleet = this_year + [learnt(rate / 10, year=year + 1) for rate in rates for _kind in range(2)]
+        pace = policy.pace(fleet, now, LIMITS)
+        assert pace < policy.PACE_MAX, day
+        checks = sum(3600 / (policy.next_check(listing, now, pace, LIMITS).due - now) for listing in fleet)
+        details = sum(policy.DETAIL_REQUESTS * policy.rate_at(listing, now) for listing in fleet)
+        assert checks + details == pytest.approx(LIMITS.requests_per_hour, rel=0.05), day
+        assert wait_minutes(learnt(2.0), now, pace) < 10, day
+
+
 # -- the schedule in the database ---------------------------------------------------------------
 
 
@@ -164,6 +180,19 @@ def test_a_planner_leaves_what_watching_reserves_and_waits_longer_for_it(planner
         waits.append(due_at - (now + timedelta(hours=4)))
     assert paced.reserved_value == LIMITS.requests_per_hour - 5
     assert waits[0] < waits[1]
+
+
+def test_a_budget_the_slowest_checks_exceed_is_logged(planner, caplog):
+    now = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # a Tuesday, 10:00 WIB
+    Planner(LIMITS, ["tender"], [2026], reserved=lambda moment: 200).record("kemkes", "tender", 2026, 0, now)
+    assert "exceed" not in caplog.text
+    tight = policy.Limits(2, LIMITS.min_wait, LIMITS.max_wait, LIMITS.max_wait_next_year)
+    Planner(tight, ["tender"], [2026], reserved=lambda moment: 1).record("kemkes", "tender", 2026, 0, now)
+    assert (
+        "The 2 listings' slowest checks (1 requests an hour reserved for followed packages) exceed"
+        in caplog.text
+    )
+    assert "LPSE_REQUESTS_PER_HOUR=2" in caplog.text
 
 
 # -- scheduled crawls, real processes --------------------------------------------------------------

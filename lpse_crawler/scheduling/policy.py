@@ -20,8 +20,11 @@ the factor that keeps the checks of the whole fleet within the budget at the cur
 hour; `next_check` walks the listing's expected arrivals forward until `target` of them
 have come, so a quiet night is crossed in one step and a busy morning is checked within
 minutes. Waking hours (06:00-22:00 local) are planned as at least as busy as an average
-hour, and never wait longer than DAY_MAX_WAIT, so a package published at the edges of the
-day, or by a listing whose hours are not learnt yet, is not left to the next morning.
+hour, and this year's listings never wait longer than DAY_MAX_WAIT then, so a package
+published at the edges of the day, or by a listing whose hours are not learnt yet, is not
+left to the next morning. Next year's listing waits by its own rate instead: held to that
+ceiling as well, from October to January the fleet's 2,400 listings would need 3,600
+checks an hour before any busy one is looked at more often.
 Every wait lies between a floor and a ceiling (a quiet listing is still checked every few
 hours at night; next year's listing rarely, except around the turn of the year), and a
 failed check is retried with a backoff under the same ceiling.
@@ -48,6 +51,7 @@ DAY_FLOOR = 1.0  # plan waking hours (06-22 local) as at least this busy: should
 DETAIL_REQUESTS = 2  # requests per package found: announcement and jadwal
 SPREAD = 0.35  # target ~ rate ** SPREAD: 0.5 is the square-root rule, 1 checks all alike
 PACE_STEPS = 16  # bisection steps of `pace` (over 12 decades: to within 2%)
+PACE_MIN, PACE_MAX = 1e-6, 1e6  # PACE_MAX: every listing waits its ceiling
 _EPOCH_MONDAY = 3 * 24  # 1970-01-01 was a Thursday: hours from the Monday 00:00 before it
 
 
@@ -197,6 +201,13 @@ def next_year_quiet(listing: Listing, now: float) -> bool:
     return listing.year > year and 2 <= month <= 9
 
 
+def held_awake(listing: Listing, now: float) -> bool:
+    """Whether `listing` keeps the waking-hours ceiling DAY_MAX_WAIT at `now`: this year's
+    (and older) listings do, next year's waits by its rate within its ceiling."""
+    year, _ = _local_month(int((now + listing.utc_offset * HOUR) // 86400))
+    return listing.year <= year
+
+
 @cache
 def _local_month(day: int) -> tuple[int, int]:
     """(year, month) of a day counted from the epoch."""
@@ -224,12 +235,13 @@ def next_check(listing: Listing, now: float, pace: float, limits: Limits) -> Lis
         return replace(listing, due=now + max_wait(listing, now, limits), target=goal)
     per_second = listing.mean_rate / HOUR
     longest = max_wait(listing, now, limits)
+    ceiling = held_awake(listing, now)
     expected, elapsed, waking, wait = 0.0, 0.0, 0.0, longest
     for seconds, hour in _segments(listing, now, now + longest):
         speed = per_second * listing.planning_weight(hour)
         if speed > 0 and expected + speed * seconds >= goal:
             wait = elapsed + (goal - expected) / speed
-        if awake(hour):
+        if ceiling and awake(hour):
             if waking + seconds >= DAY_MAX_WAIT:
                 wait = min(wait, elapsed + DAY_MAX_WAIT - waking)
             waking += seconds
@@ -264,7 +276,8 @@ def pace(listings: list[Listing], now: float, limits: Limits, reserved: float = 
         if next_year_quiet(listing, now):
             fixed += HOUR / max_wait(listing, now, limits)
             continue
-        slowest = HOUR / (DAY_MAX_WAIT if awake(hour) else max_wait(listing, now, limits))
+        day = awake(hour) and held_awake(listing, now)
+        slowest = HOUR / (DAY_MAX_WAIT if day else max_wait(listing, now, limits))
         rows.append((now_rate, listing.mean_rate**SPREAD, slowest))
     fastest = HOUR / limits.min_wait
     room = limits.requests_per_hour - details - fixed - reserved
@@ -277,7 +290,7 @@ def pace(listings: list[Listing], now: float, limits: Limits, reserved: float = 
             total += fastest if checks > fastest else slowest if checks < slowest else checks
         return total
 
-    low, high = 1e-6, 1e6
+    low, high = PACE_MIN, PACE_MAX
     if spent(high) >= room:
         return high
     if spent(low) <= room:

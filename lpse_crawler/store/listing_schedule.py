@@ -8,6 +8,7 @@ spends outside the listings (reading followed packages again) is left out of wha
 listings are paced to.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from datetime import UTC, datetime
 from lpse_crawler.scheduling import policy
 from lpse_crawler.store.database import upsert, utcnow, write_transaction
 from lpse_crawler.store.models import Instance, ListingSchedule
+
+log = logging.getLogger(__name__)
 
 PACE_EVERY = 300.0  # seconds between two recomputations of the fleet's pace
 
@@ -92,6 +95,14 @@ class Planner:
             self.reserved_value = self.reserved(from_epoch(now)) if self.reserved else 0.0
             self.pace_value = policy.pace(listings, now, self.limits, self.reserved_value)
             self.paced_at = now
+            if self.pace_value >= policy.PACE_MAX:
+                log.warning(
+                    "The %d listings' slowest checks (%.0f requests an hour reserved for followed "
+                    "packages) exceed LPSE_REQUESTS_PER_HOUR=%g: every listing waits its ceiling",
+                    len(listings),
+                    self.reserved_value,
+                    self.limits.requests_per_hour,
+                )
         return self.pace_value
 
     def due(self, now: datetime | None = None) -> list[Due]:
