@@ -162,7 +162,11 @@ class AccountCommands(Bot):
         if not missed:
             return self.reply(chat_id, f"{heading} {texts.MISSED_NONE}")
         text = render_missed(f"{heading}\n{texts.MISSED_HEADING.format(count=len(missed))}", missed)
-        sent = self.reply(chat_id, text)  # None: Telegram kept asking to wait
+        try:
+            sent = self.reply(chat_id, text)  # None: Telegram kept asking to wait
+        except BaseException:  # not sent (network, Telegram's error): queued again, then raised
+            note_summary(missed, None)
+            raise
         note_summary(missed, sent.message_id if sent is not None else None)
 
     def status(self, message) -> None:

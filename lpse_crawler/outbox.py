@@ -323,10 +323,10 @@ class Missed:
 
 
 def summarise_backlog(subscriber_id: int) -> list[Missed]:
-    """Make the subscriber active and take the tender alerts held while paused or blocked
-    (queued, or dead on the 403 that found the bot blocked), in one transaction: they are
-    marked sent as one summary, never sent one by one. Record the summary's message with
-    `note_summary`."""
+    """Make the subscriber active and claim the tender alerts held while paused or blocked
+    (queued, or dead on the 403 that found the bot blocked), in one transaction, to be sent
+    as one summary, never one by one. Record how the summary went with `note_summary`; a
+    crash before that leaves them claimed, and `reclaim_stale` queues them again."""
     now = utcnow()
     with write_transaction():
         Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
@@ -344,23 +344,32 @@ def summarise_backlog(subscriber_id: int) -> list[Missed]:
         )
         missed = [Missed(n.id, n.tender.kode, n.tender.nama, n.tender.url, n.tender.deadline) for n in rows]
         for batch in chunked([m.notification_id for m in missed], 500):
-            Notification.update(
-                status=Status.SENT, sent_at=now, claimed_at=None, last_error=None, updated_at=now
-            ).where(Notification.id.in_(batch)).execute()
-        usage.count("notifications_sent", len(missed))  # delivered in the one summary message
+            Notification.update(status=Status.SENDING, claimed_at=now, last_error=None, updated_at=now).where(
+                Notification.id.in_(batch)
+            ).execute()
     return missed
 
 
 def note_summary(missed: list[Missed], message_id: int | None) -> None:
-    """Record the Telegram message that carried the summary of `missed`; None (the summary
-    could not be sent) queues them again, to be sent one by one rather than lost."""
+    """Mark `missed` sent in the Telegram message that carried their summary; None (the
+    summary could not be sent) queues them again, to be sent one by one rather than lost."""
+    now = utcnow()
     if message_id is None:
-        update = {"status": Status.QUEUED, "sent_at": None, "next_attempt_at": utcnow()}
+        update = {"status": Status.QUEUED, "claimed_at": None, "next_attempt_at": now}
     else:
-        update = {"telegram_message_id": message_id}
+        update = {
+            "status": Status.SENT,
+            "claimed_at": None,
+            "sent_at": now,
+            "telegram_message_id": message_id,
+        }
     with write_transaction():
         for batch in chunked([m.notification_id for m in missed], 500):
-            Notification.update(**update).where(Notification.id.in_(batch)).execute()
+            Notification.update(**update).where(
+                Notification.id.in_(batch), Notification.status == Status.SENDING
+            ).execute()
+        if message_id is not None:
+            usage.count("notifications_sent", len(missed))  # delivered in the one summary message
 
 
 def reclaim_stale(lease_seconds: float) -> int:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from telebot.apihelper import ApiTelegramException
 
 from bot import texts
 from bot.render import short_method
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
-from lpse_crawler.outbox import Notification
+from lpse_crawler.outbox import Notification, reclaim_stale, summarise_backlog
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
 from lpse_crawler.store.database import WIB, utcnow
 from lpse_crawler.store.models import Tender
@@ -194,3 +195,21 @@ def test_a_summary_telegram_will_not_take_leaves_the_backlog_queued(chat, telegr
     telegram.throttle(10, retry_after=5)  # every send asks to wait longer than the cap
     chat.say(USER, "/lanjut")
     assert status_of() == "active" and statuses() == ["queued"]  # the sender will deliver it
+
+
+def test_a_summary_telegram_fails_leaves_the_backlog_queued(chat, telegram, member):
+    chat.say(USER, "/jeda")
+    publish("444000")
+    telegram.faults.append(("500",))  # the summary's send fails outright
+    with pytest.raises(ApiTelegramException):
+        chat.say(USER, "/lanjut")
+    assert status_of() == "active" and statuses() == ["queued"]  # the sender will deliver it
+    assert Notification.get().sent_at is None
+
+
+def test_a_summary_cut_off_before_it_was_noted_is_queued_again_by_the_lease(chat, telegram, member):
+    chat.say(USER, "/jeda")
+    publish("444000")
+    missed = summarise_backlog(Subscriber.get(Subscriber.chat_id == USER).id)  # then the bot dies
+    assert [m.kode for m in missed] == ["444000"] and statuses() == ["sending"]
+    assert reclaim_stale(lease_seconds=-1) == 1 and statuses() == ["queued"]
