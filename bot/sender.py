@@ -13,6 +13,10 @@
   sent are given back untried, sends in flight marked by their answers;
 - HTTP 403 (bot blocked): the subscriber is marked blocked and skipped from then on;
 - network errors and 5xx: retried with exponential backoff, then marked dead with the error;
+  but a second such failure with no send answered in between means Telegram (or our
+  network) is down, not the message: its claim and the rest are given back untried and the
+  sender pauses (OUTAGE_PAUSE, doubling up to OUTAGE_PAUSE_MAX, until a send gets through),
+  so an outage kills no alert;
 - a crash leaves rows 'sending': after `claim_lease` they are queued again and counted as
   possible duplicates (usage metric notifications_reclaimed).
 """
@@ -41,6 +45,7 @@ from lpse_crawler.store.models import Tender
 log = logging.getLogger(__name__)
 PAUSE_KEY = "sender.paused_until"
 BACKOFF_BASE, BACKOFF_MAX = 5.0, 3600.0  # seconds
+OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 5.0, 300.0  # seconds: the sender's pause in an outage, doubling
 PERMANENT = {400}  # bad request (chat not found, unparsable text): retrying cannot help
 # A chat whose wait ends this soon is claimed already, its claim waiting while others go:
 # claims come about once a second, and a chat with a backlog then gets one a second, not
@@ -82,6 +87,8 @@ class Sender:
         self.left_over: list[tuple[Claim, Answer | None]] = []  # unmarked (None: unsent) after an error
         self.carried: dict[int, list[int]] = {}  # a held alert's id -> the others its message carries
         self.virtual_time = sleep is not time.sleep
+        self.failed_in_a_row = 0  # network errors and 5xx since a send was last answered
+        self.outage_pauses = 0  # pauses for an outage since a send was last answered
 
     # -- state ------------------------------------------------------------------------------
 
@@ -92,11 +99,11 @@ class Sender:
             return 0.0
         return max(0.0, (datetime.fromisoformat(row.value) - utcnow()).total_seconds())
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, why: str = "Telegram asked to wait (429)") -> None:
         until = (utcnow() + timedelta(seconds=seconds)).isoformat()
         with write_transaction():
             upsert(BotState, [BotState.key], {"key": PAUSE_KEY, "value": until, "updated_at": utcnow()})
-        log.warning("Telegram asked to wait %.0f s (429); pausing the sender", seconds)
+        log.warning("%s; pausing the sender %.0f s", why, seconds)
 
     def reclaim_stale(self) -> int:
         """Queue again the rows a dead sender had claimed but not marked."""
@@ -138,7 +145,7 @@ class Sender:
         waiting, handled = list(claims), 0
         try:
             while waiting or (finish and self.flying):
-                if not self._collect():  # a 429: give the rest back
+                if not self._collect():  # a 429 or an outage: give the rest back
                     self.release([c.notification_id for c in waiting])
                     waiting = []
                 wait = None  # until a send comes back
@@ -165,7 +172,7 @@ class Sender:
         self.send([])
 
     def _collect(self) -> bool:
-        """Mark the sends that came back; False when one met a 429."""
+        """Mark the sends that came back; False when one met a 429 or an outage."""
         go_on = True
         for future in [f for f in self.flying if f.done()]:
             claim = self.flying.pop(future)
@@ -264,21 +271,23 @@ class Sender:
         return Answer(message, None, self.clock())
 
     def _settle(self, claim: Claim, answer: Answer) -> bool:
-        """Mark a claim by its answer; False when sending must stop (429)."""
+        """Mark a claim by its answer; False when sending must stop (429, an outage)."""
         error = answer.error
         carried = self.carried.get(claim.notification_id)  # kept until marked: a mark may fail
         if error is None:
             self.chats.answered(claim.chat_id, answer.at)
             outbox.mark_sent(claim.notification_id, answer.message.message_id, carried or ())
             self.carried.pop(claim.notification_id, None)
+            self.failed_in_a_row = self.outage_pauses = 0
             return True
         self.carried.pop(claim.notification_id, None)  # not sent: what it carried stays queued
         if isinstance(error, ApiTelegramException):
             return self._api_error(claim, error)
         if not isinstance(error, requests.RequestException):
             log.error("Sending notification %d failed unexpectedly", claim.notification_id, exc_info=error)
-        self._retry_or_dead(claim, f"{type(error).__name__}: {error}")
-        return True
+            self._retry_or_dead(claim, f"{type(error).__name__}: {error}")
+            return True
+        return self._unreachable(claim, f"{type(error).__name__}: {error}")
 
     def _api_error(self, claim: Claim, exc: ApiTelegramException) -> bool:
         if exc.error_code == 429:
@@ -293,8 +302,28 @@ class Sender:
         if exc.error_code in PERMANENT:
             self._dead(claim, f"{exc.error_code}: {exc.description}")
             return True
+        if exc.error_code >= 500:
+            return self._unreachable(claim, f"{exc.error_code}: {exc.description}")
         self._retry_or_dead(claim, f"{exc.error_code}: {exc.description}")
         return True
+
+    def _unreachable(self, claim: Claim, error: str) -> bool:
+        """A network error or a 5xx: the first since a send was answered counts against the
+        notification; a second means an outage (see the module docstring): the claim is
+        given back untried, the sender pauses, and False stops this batch."""
+        self.failed_in_a_row += 1
+        if self.failed_in_a_row == 1:
+            self._retry_or_dead(claim, error)
+            return True
+        self.release([claim.notification_id])
+        if self.paused_for() <= 0:
+            seconds = min(OUTAGE_PAUSE * 2**self.outage_pauses, OUTAGE_PAUSE_MAX)
+            self.outage_pauses += 1
+            reason = redact(error, self.config.token)[:200]
+            self.pause(
+                seconds, f"Telegram unreachable, {self.failed_in_a_row} sends in a row failed ({reason})"
+            )
+        return False
 
     def _retry_or_dead(self, claim: Claim, error: str) -> None:
         error = redact(error, self.config.token)[:500]

@@ -148,18 +148,40 @@ def test_403_marks_the_subscriber_blocked_and_stops_sending(setup, telegram, bot
     assert "blocked" in Notification.get(Notification.status == "dead").last_error
 
 
-def test_server_errors_back_off_then_give_up(setup, telegram, bot_config):
-    queue([51])
-    telegram.faults.extend([("500",)] * 3)
+def test_server_errors_back_off_then_give_up_while_other_sends_get_through(setup, telegram, bot_config):
+    (failing,) = queue([51])
     s, _ = sender(setup, bot_config, max_attempts=3)
     for attempt in range(1, 4):
+        telegram.faults.append(("500",))
         assert s.drain_once() == 1
-        row = Notification.get()
+        row = Notification.get_by_id(failing.id)
         if attempt < 3:
             assert row.status == "queued" and row.next_attempt_at > utcnow() + timedelta(seconds=4)
-            Notification.update(next_attempt_at=utcnow()).execute()
-    row = Notification.get()
+            queue([510 + attempt])  # another chat's alert gets through: Telegram is up
+            drain(s)
+            Notification.update(next_attempt_at=utcnow()).where(Notification.id == failing.id).execute()
+    row = Notification.get_by_id(failing.id)
     assert (row.status, row.attempts) == ("dead", 3) and "500" in row.last_error
+    assert s.paused_for() == 0
+
+
+def test_an_outage_pauses_the_sender_and_kills_no_alert(setup, telegram, bot_config, caplog):
+    queue(list(range(520, 530)))
+    telegram.faults.extend([("500",)] * 200)  # Telegram is down for a while
+    s, _ = sender(setup, bot_config, max_attempts=3)
+    for _ in range(8):  # more rounds than max_attempts, each after the pause
+        s.drain_once()
+        assert 0 < s.paused_for() <= 300
+        BotState.update(value=(utcnow() - timedelta(seconds=1)).isoformat()).where(
+            BotState.key == PAUSE_KEY
+        ).execute()
+        Notification.update(next_attempt_at=utcnow()).execute()
+    assert Notification.select().where(Notification.status == "dead").count() == 0
+    assert max(n.attempts for n in Notification.select()) == 1  # only the first failure counted
+    assert "Telegram unreachable, 2 sends in a row failed (500: Internal Server Error)" in caplog.text
+    telegram.faults.clear()  # Telegram is back
+    drain(s)
+    assert sorted({n.status for n in Notification.select()}) == ["sent"] and len(telegram.sent) == 10
 
 
 def test_network_errors_never_store_the_token(setup, bot_config, keyring):
