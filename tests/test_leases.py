@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store import leases
-from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.database import database, utcnow
 from lpse_crawler.store.models import InstanceLease
+from tests.conftest import make_crawler
 
 CODES = ["kemkes", "jakarta", "makassar"]
 
@@ -50,3 +51,18 @@ def test_a_live_crawl_on_this_machine_keeps_its_instances(database):
     sync_registry(load_registry())
     leases.acquire(CODES, f"{socket.gethostname()}:{os.getpid()}:alive", 600)
     assert leases.acquire(CODES, "next-crawl", 600) == set()
+
+
+def test_a_renewal_that_fails_is_counted_and_the_next_one_renews(tmp_path):
+    crawler = make_crawler(tmp_path / "pantau.db")
+    spider = crawler.spider
+    spider.lease_owner = "crawl-a"
+    leases.acquire(CODES, "crawl-a", 60)
+    before = {row.instance_id: row.expires_at for row in InstanceLease.select()}
+    database.execute_sql("ALTER TABLE instance_lease RENAME TO instance_lease_away")  # the database fails
+    spider.renew_leases(600)  # raises nothing: the LoopingCall that runs it goes on
+    assert crawler.stats.get_value("lpse/errors/storage") == 1
+    database.execute_sql("ALTER TABLE instance_lease_away RENAME TO instance_lease")
+    spider.renew_leases(600)
+    assert all(row.expires_at > before[row.instance_id] for row in InstanceLease.select())
+    assert crawler.stats.get_value("lpse/errors/storage") == 1

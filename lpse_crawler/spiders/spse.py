@@ -44,6 +44,7 @@ from lpse_crawler.spse.pages import (
 from lpse_crawler.spse.registry import base_url_problem, load_registry, sync_registry
 from lpse_crawler.store import crawl_state, leases, tenders
 from lpse_crawler.store.crawl_state import InstanceHealth, Session
+from lpse_crawler.store.database import STORAGE_ERRORS
 from lpse_crawler.store.listing_schedule import Planner
 from lpse_crawler.store.models import Instance
 from lpse_crawler.store.schema import open_database
@@ -264,9 +265,19 @@ class SpseSpider(WatchMixin, scrapy.Spider):
             )
             self.crawler.stats.inc_value("lpse/leased_elsewhere", len(elsewhere))
         if seconds > 0 and not getattr(self, "_renewal", None):  # 0: leases end at once (tests)
-            self._renewal = LoopingCall(leases.renew, self.lease_owner, seconds)
+            self._renewal = LoopingCall(self.renew_leases, seconds)
             self._renewal.start(seconds / 3, now=False)
         return held
+
+    def renew_leases(self, seconds: float) -> None:
+        """Extend this crawl's leases; a failure is counted (exit 4) and the next renewal, a
+        third of the lease later, tries again (a LoopingCall stops at an exception, and the
+        leases would lapse under chains still running)."""
+        try:
+            leases.renew(self.lease_owner, seconds)
+        except STORAGE_ERRORS as exc:
+            self.logger.error("Could not renew this crawl's instance leases: %s", exc)
+            self.crawler.stats.inc_value("lpse/errors/storage")
 
     def closed(self, reason: str) -> None:
         for loop in (getattr(self, "_renewal", None), getattr(self, "_due_poll", None)):
