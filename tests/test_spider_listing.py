@@ -171,6 +171,33 @@ def test_a_stored_row_that_changed_is_fetched_again(next_cycle):
     assert of_type(next_cycle, Request)[0].url == f"{BASE}/lelang/{CODES[1]}/pengumumanlelang"
 
 
+def one_cycle(spider, rows: list) -> list:
+    """A chain over a tender listing of `rows` in 2025 and nothing in 2026, every answer's output."""
+    outputs = list(spider.parse_rows(datatables(first_page_request(spider), rows)))
+    while isinstance(outputs[-1], FormRequest):  # the next page, or the next year
+        listed = rows if outputs[-1].meta["year_index"] == 0 else []
+        outputs += list(spider.parse_rows(datatables(outputs[-1], listed)))
+    return outputs
+
+
+def test_rows_queued_for_their_details_are_not_new_again_and_follow_the_retry_rule(tmp_path):
+    spider = make_crawler(tmp_path / "pantau.db", kinds="tender", LPSE_DETAIL_ATTEMPTS=3).spider
+    first = one_cycle(spider, TENDER_ROWS)
+    for page in of_type(first, ListingPage):  # as the listing pipeline queues them
+        crawl_state.queue_details(page.instance, page.kind, page.to_fetch)
+    assert of_type(first, ListingChecked)[0].found == len(TENDER_ROWS)
+    for _ in range(3):  # the newest package's announcement failed three times: tried daily now
+        crawl_state.detail_failed("kemkes", "tender", CODES[0], TENDER_ROWS[0], "HTTP 500")
+    crawl_state.detail_failed("kemkes", "tender", CODES[1], TENDER_ROWS[1], "HTTP 500")  # once: retried
+    spider = make_crawler(tmp_path / "pantau.db", kinds="tender", LPSE_DETAIL_ATTEMPTS=3).spider
+    second = one_cycle(spider, TENDER_ROWS)
+    assert [checked.found for checked in of_type(second, ListingChecked)] == [0, 0]  # nothing new listed
+    asked = [r.url for r in of_type(second, Request) if "pengumumanlelang" in r.url]
+    assert f"{BASE}/lelang/{CODES[1]}/pengumumanlelang" in asked
+    assert f"{BASE}/lelang/{CODES[0]}/pengumumanlelang" not in asked
+    assert len(asked) == len(TENDER_ROWS) - 1
+
+
 # -- the listing answers that stop or restart a chain -----------------------------------------
 
 

@@ -411,18 +411,23 @@ class SpseSpider(WatchMixin, scrapy.Spider):
 
     def _sort_rows(self, state: KindCrawl, rows: list[ListingRow]) -> tuple[set[str], list[str], int]:
         """(codes of new or changed rows not fetched yet this cycle, codes of stored rows seen
-        again, how many rows are packages never stored)."""
+        again, how many rows are packages never met before). A row already queued for its
+        details is not new again (it counted when first met), and is fetched again only
+        when the queue's retry rule says so (crawl_state.pending_rows)."""
         kodes = [r.kode for r in rows]
         listed = tenders.listed_hashes(state.instance, state.layout.kind, kodes)
         elsewhere = tenders.known_elsewhere(state.layout.kind, [k for k in kodes if k not in listed])
+        unstored = {k for k in kodes if k not in listed and k not in elsewhere}
+        attempts = self.crawler.settings.getint("LPSE_DETAIL_ATTEMPTS")
+        queued = crawl_state.queued_codes(state.instance, state.layout.kind, sorted(unstored), attempts)
         to_fetch, seen_again, new = set(), [], 0
         for row in rows:
             if (listed.get(row.kode) or elsewhere.get(row.kode)) == row.row_hash:
                 seen_again.append(row.kode)
-            elif row.kode not in state.seen:
+            elif row.kode not in state.seen and queued.get(row.kode, True):
                 state.seen.add(row.kode)
                 to_fetch.add(row.kode)
-                new += row.kode not in listed and row.kode not in elsewhere
+                new += row.kode in unstored and row.kode not in queued
         return to_fetch, seen_again, new
 
     def _retry_pending(self, state: KindCrawl):

@@ -94,11 +94,24 @@ def pending_rows(instance: str, kind: str, max_attempts: int) -> list[list]:
     """Listing rows still waiting for their details: those that failed fewer than
     `max_attempts` times, and, once a day, those that failed more (never dropped)."""
     query = PendingDetail.select(PendingDetail.row).where(
-        PendingDetail.instance == instance,
-        PendingDetail.kind == kind,
-        (PendingDetail.attempts < max_attempts) | (PendingDetail.updated_at < utcnow() - GIVE_UP_DELAY),
+        PendingDetail.instance == instance, PendingDetail.kind == kind, _retry_due(max_attempts)
     )
     return [p.row for p in query.order_by(PendingDetail.kode.desc())]
+
+
+def queued_codes(instance: str, kind: str, kodes: list[str], max_attempts: int) -> dict[str, bool]:
+    """{kode: whether to fetch it again now (as pending_rows would)} of `kodes` waiting in
+    the detail queue: a listing check that meets them again finds nothing new."""
+    if not kodes:
+        return {}
+    query = PendingDetail.select(PendingDetail.kode, _retry_due(max_attempts)).where(
+        PendingDetail.instance == instance, PendingDetail.kind == kind, PendingDetail.kode.in_(kodes)
+    )
+    return {kode: bool(due) for kode, due in query.tuples()}
+
+
+def _retry_due(max_attempts: int):
+    return (PendingDetail.attempts < max_attempts) | (PendingDetail.updated_at < utcnow() - GIVE_UP_DELAY)
 
 
 def detail_failed(instance: str, kind: str, kode: str, row: list, error: str) -> None:
