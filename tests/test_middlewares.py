@@ -19,7 +19,6 @@ from lpse_crawler.middlewares import (
     is_cloudflare_challenge,
     retry_after_seconds,
 )
-from lpse_crawler.spse import SpseErrorPage
 from tests.spse_replay.server import TEMPLATES
 
 LISTING = "https://spse.inaproc.id/kemkes/lelang"
@@ -74,18 +73,9 @@ def test_retry_after_in_seconds_else_the_default(header, seconds):
 
 def test_an_exception_in_a_callback_fails_its_instance_and_the_crawl_goes_on(crawler):
     middleware = FailureMiddleware.from_crawler(crawler)
-    spider = crawler.spider
-
-    async def first_request():
-        return await anext(spider.start())  # the listing page, for a token
-
-    listing = asyncio.run(first_request())
-    page = TEMPLATES["error"].substitute(title="Terjadi Kesalahan", message="x").encode()
-    error_page = HtmlResponse(listing.url, body=page, request=listing)  # served with HTTP 200
-    with pytest.raises(SpseErrorPage) as raised:
-        list(spider.parse_listing_page(error_page))
-    assert middleware.process_spider_exception(error_page, raised.value) == []
-    assert spider.health["kemkes"].errors == ["SpseErrorPage: SPSE error page: Terjadi Kesalahan"]
+    unexpected = KeyError("no such cell")  # a callback's bug, not the site's answer
+    assert middleware.process_spider_exception(response(), unexpected) == []
+    assert crawler.spider.health["kemkes"].errors == ["KeyError: 'no such cell'"]
     assert crawler.stats.get_value("lpse/errors/spider") == 1
 
 

@@ -279,6 +279,25 @@ def test_a_malformed_listing_page_fails_the_instance(db_path, body, message):
     assert crawler.stats.get_value("lpse/errors/malformed") == 1
 
 
+@pytest.mark.parametrize(
+    "page, message",
+    [("error", "Terjadi Kesalahan"), ("no-token", "carries no authenticityToken")],
+)
+def test_a_listing_page_without_a_token_fails_the_chain_and_is_due_again_soon(db_path, page, message):
+    crawler = make_crawler(db_path, kinds="tender")
+    spider = crawler.spider
+    request = start_requests(spider)[0]
+    if page == "error":
+        response = error_page(request, "Terjadi Kesalahan")
+    else:
+        response = answer(request, listing_page(request).text.replace("authenticityToken", "someOtherName"))
+    assert list(spider.parse_listing_page(response)) == FAILED_CHECKS  # the schedule backs off
+    (error,) = spider.health["kemkes"].errors
+    assert error.startswith("lelang: ") and message in error
+    assert ("kemkes", "tender") not in spider.active  # the run may check it again
+    assert crawler.stats.get_value("lpse/errors/malformed") == 1
+
+
 def test_the_detail_budget_defers_the_rest_of_the_new_rows(db_path):
     crawler = make_crawler(db_path, kinds="tender", LPSE_MAX_DETAILS=3)
     outputs = list(crawler.spider.parse_rows(datatables(first_page_request(crawler.spider), TENDER_ROWS)))

@@ -304,9 +304,14 @@ class SpseSpider(WatchMixin, scrapy.Spider):
 
     def parse_listing_page(self, response: Response):
         state: KindCrawl = response.meta["state"]
-        check_not_error(response.text)
-        cookies = session_cookies(response)
-        token = extract_token(response.text, cookies.get("SPSE_SESSION"))
+        try:
+            check_not_error(response.text)
+            cookies = session_cookies(response)
+            token = extract_token(response.text, cookies.get("SPSE_SESSION"))
+        except MalformedPage as exc:  # an error page, or no token: the chain's years failed
+            self._fail(state, f"{state.layout.listing_path}: {exc}", response.url, "malformed")
+            yield from self._chain_stopped(state)
+            return
         state.session = Session(token=token, cookies=cookies)
         yield SessionChange(state.instance, state.layout.kind, state.session)
         self.health[state.instance].spse_version = spse_version(response.text)
