@@ -91,6 +91,17 @@ def test_the_first_check_teaches_nothing_later_ones_count_what_they_found():
     assert second.shape[24 + 9] == pytest.approx(3.0)  # Tuesday 09:00-10:00 WIB
 
 
+def test_a_check_after_more_than_a_week_unchecked_teaches_nothing():
+    listing = learnt(0.05)
+    now = listing.last_check + 90 * 86400.0  # an instance disabled for three months
+    back = policy.observe(listing, now, 40)  # what it published meanwhile
+    assert (back.found, back.hours, back.mean_rate) == (listing.found, listing.hours, listing.mean_rate)
+    six_days = listing.last_check + 6 * 86400.0  # within the week: counted
+    assert policy.observe(listing, six_days, 3).found == pytest.approx(
+        policy.observe(listing, six_days, 0).found + 3
+    )
+
+
 def test_failures_back_off_doubling_up_to_the_ceiling():
     now = moment("2026-03-10 10:00")
     listing, waits = learnt(1.0), []

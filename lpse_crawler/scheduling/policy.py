@@ -169,11 +169,13 @@ def observe(listing: Listing, now: float, found: int) -> Listing:
     """The listing after a successful check at `now` that found `found` new packages.
 
     The first check of a listing finds everything it ever published: it teaches nothing
-    about the rate. Otherwise the counts decay by the time passed, and the packages are
-    spread over the hours since the last check as the listing's shape expects them."""
-    if listing.last_check is None or now <= listing.last_check:
+    about the rate, and neither does one after more than a week unchecked (an instance
+    disabled, a long outage), whose packages cannot be placed in the week's hours.
+    Otherwise the counts decay by the time passed, and the packages are spread over the
+    hours since the last check as the listing's shape expects them."""
+    if listing.last_check is None or not 0 < now - listing.last_check <= WEEK_HOURS * HOUR:
         return replace(listing, last_check=now, failures=0)
-    start = max(listing.last_check, now - WEEK_HOURS * HOUR)
+    start = listing.last_check
     hours = (now - start) / HOUR
     decay = 0.5 ** (hours / HALF_LIFE_HOURS)
     shape = list(listing.shape) if listing.shape else [0.0] * WEEK_HOURS
