@@ -57,8 +57,10 @@ class ChatPace:
     def gap(self, chat_id: int) -> float:
         return self.group_interval if chat_id < 0 else self.interval
 
-    def answered(self, chat_id: int, now: float) -> None:
-        self.last[chat_id] = now
+    def answered(self, chat_id: int, at: float) -> None:
+        """The chat's message was answered at `at` (by this sender, or by another as the
+        outbox says); an earlier moment than the one known changes nothing."""
+        self.last[chat_id] = max(at, self.last.get(chat_id, at))
 
     def wait(self, chat_id: int, now: float) -> float:
         """Seconds until `chat_id` may get its next message (0 when it may now)."""

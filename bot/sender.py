@@ -6,7 +6,8 @@
   sends of one are still in flight;
 - at most `rate_per_second` sends in any 1.05 s, through one token bucket that catches up
   after slow answers; one message per `per_chat_interval` to a chat and `group_per_minute`
-  a minute to a group (bot/pacing.py);
+  a minute to a group (bot/pacing.py), counted from another sender's sends too (the outbox
+  stamps each chat's last message; with several senders, split `rate_per_second`);
 - each claim takes the oldest due notification of every chat that may get one now (or
   within READY_WITHIN), so one chat's backlog never holds back the others;
 - HTTP 429: wait `retry_after` (kept in bot_state, so a restart waits too); claims not yet
@@ -88,6 +89,7 @@ class Sender:
         self.carried: dict[int, list[int]] = {}  # a held alert's id -> the others its message carries
         self.virtual_time = sleep is not time.sleep
         self.failed_in_a_row = 0  # network errors and 5xx since a send was last answered
+        self.stamped: dict[int, datetime] = {}  # chat -> when this sender's last send to it was marked
         self.outage_pauses = 0  # pauses for an outage since a send was last answered
 
     # -- state ------------------------------------------------------------------------------
@@ -118,7 +120,19 @@ class Sender:
         """Claim up to `limit` due notifications, the oldest of each chat that may get one
         within READY_WITHIN seconds (its claim waits while others go)."""
         self._tidy()
-        return outbox.claim(limit, self.chats.busy(self.clock(), READY_WITHIN))
+        claims = outbox.claim(limit, self.chats.busy(self.clock(), READY_WITHIN))
+        self._spaced_from_others(claims)
+        return claims
+
+    def _spaced_from_others(self, claims: list[Claim]) -> None:
+        """A chat another sender (a second bot process) sent to lately waits its interval
+        from that send too: its moment, as the outbox stamped it, on this sender's clock."""
+        now, clock = utcnow(), self.clock()
+        self.stamped = {chat: at for chat, at in self.stamped.items() if chat in self.chats.last}
+        for claim in claims:
+            sent_at = claim.last_sent_at
+            if sent_at is not None and sent_at != self.stamped.get(claim.chat_id):  # not ours
+                self.chats.answered(claim.chat_id, clock - (now - sent_at).total_seconds())
 
     def drain_once(self) -> int:
         """Claim one batch and send it; returns how many notifications were handled."""
@@ -276,7 +290,10 @@ class Sender:
         carried = self.carried.get(claim.notification_id)  # kept until marked: a mark may fail
         if error is None:
             self.chats.answered(claim.chat_id, answer.at)
-            outbox.mark_sent(claim.notification_id, answer.message.message_id, carried or ())
+            stamp = outbox.mark_sent(
+                claim.notification_id, answer.message.message_id, carried or (), claim.subscriber_id
+            )
+            self.stamped[claim.chat_id] = stamp
             self.carried.pop(claim.notification_id, None)
             self.failed_in_a_row = self.outage_pauses = 0
             return True

@@ -183,13 +183,15 @@ class Claim:
     subscriber_id: int
     chat_id: int
     attempts: int
+    last_sent_at: datetime | None = None  # the chat's last Telegram message, by any sender
 
 
 def claim(limit: int, busy: Collection[int] = (), channel: Channel = Channel.TELEGRAM) -> list[Claim]:
     """Claim up to `limit` due notifications of `channel` whose subscriber it reaches: the
     oldest of each chat, oldest first, none to a chat in `busy` (chat ids the caller must not
     send to yet) nor to one with a claim still unmarked (by any sender), so one chat's backlog
-    never holds back the others and a chat has at most one send in flight."""
+    never holds back the others and a chat has at most one send in flight. Each claim says
+    when its chat was last sent to (mark_sent), so a sender spaces the sends of others too."""
     in_flight = Notification.select(Notification.subscriber).where(
         Notification.status == Status.SENDING, Notification.channel == channel
     )
@@ -219,7 +221,8 @@ def claim(limit: int, busy: Collection[int] = (), channel: Channel = Channel.TEL
     now = utcnow()
     with write_transaction():  # what another sender claimed meanwhile is left out here
         rows = (
-            Notification.select(Notification.id, Notification.attempts, Subscriber.id, Subscriber.chat_id)
+            Notification.select(Notification.id, Notification.attempts)
+            .select_extend(Subscriber.id, Subscriber.chat_id, Subscriber.telegram_sent_at)
             .join(Subscriber)
             .where(
                 Notification.id.in_(candidates),
@@ -228,9 +231,19 @@ def claim(limit: int, busy: Collection[int] = (), channel: Channel = Channel.TEL
             )
             .order_by(Notification.id)
         )
-        if is_postgres():  # SQLite's BEGIN IMMEDIATE already keeps two senders apart
-            rows = rows.for_update(of=Notification, skip_locked=True)
-        chosen = [Claim(row.id, row.subscriber.id, row.subscriber.chat_id, row.attempts + 1) for row in rows]
+        if is_postgres():  # SQLite's BEGIN IMMEDIATE already keeps two senders apart; here a
+            # subscriber another claim holds is skipped, so two never take one chat at once
+            rows = rows.for_update(of=(Notification, Subscriber), skip_locked=True)
+        chosen = [
+            Claim(
+                row.id,
+                row.subscriber.id,
+                row.subscriber.chat_id,
+                row.attempts + 1,
+                row.subscriber.telegram_sent_at,
+            )
+            for row in rows
+        ]
         if chosen:
             Notification.update(
                 status=Status.SENDING, claimed_at=now, attempts=Notification.attempts + 1
@@ -247,21 +260,32 @@ def release(ids: list[int]) -> None:
             ).where(Notification.id.in_(ids)).execute()
 
 
-def mark_sent(notification_id: int, message_id: int | None = None, carried: Collection[int] = ()) -> None:
+def mark_sent(
+    notification_id: int,
+    message_id: int | None = None,
+    carried: Collection[int] = (),
+    subscriber_id: int | None = None,
+) -> datetime:
     """Sent; `message_id` is Telegram's (an email has none). `carried`: the held alerts the
-    same message carried (see held_with), sent with it."""
+    same message carried (see held_with), sent with it. `subscriber_id`: the chat a Telegram
+    message went to, stamped for every sender's spacing (Claim.last_sent_at). Returns the
+    moment stamped."""
+    now = utcnow()
     with write_transaction():
         Notification.update(
-            status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id, last_error=None
+            status=Status.SENT, sent_at=now, telegram_message_id=message_id, last_error=None
         ).where(Notification.id == notification_id).execute()
+        if subscriber_id is not None:
+            Subscriber.update(telegram_sent_at=now).where(Subscriber.id == subscriber_id).execute()
         sent = 1
         if carried:
             sent += (
-                Notification.update(status=Status.SENT, sent_at=utcnow(), telegram_message_id=message_id)
+                Notification.update(status=Status.SENT, sent_at=now, telegram_message_id=message_id)
                 .where(Notification.id.in_(list(carried)), Notification.status == Status.QUEUED)
                 .execute()
             )
         usage.count("notifications_sent", sent)
+    return now
 
 
 def held_with(notification: Notification, limit: int) -> tuple[list[Notification], int]:

@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,34 @@ def test_two_senders_on_postgres_never_send_one_notification_twice(pg_url, teleg
     assert max(per_chat.values()) == 1, [c for c, n in per_chat.items() if n > 1][:10]
     open_database(pg_url)
     assert Notification.select().where(Notification.status == "sent").count() == 1000
+
+
+def test_two_senders_on_postgres_space_one_chat_as_one_sender_would(pg_url, telegram):
+    upsert_tender(ITEM)
+    for n in range(2):  # three alerts to each of 20 chats
+        upsert_tender(replace(ITEM, kode=str(int(ITEM.kode) + 1000 * (n + 1))))
+    Subscriber.insert_many([{"chat_id": 20_000 + n} for n in range(20)]).execute()
+    Notification.insert_many(
+        [
+            {"subscriber": s, "tender": t, "filter_ids": []}
+            for s in Subscriber.select()
+            for t in Tender.select()
+        ]
+    ).execute()
+    database.close()
+    senders = [sender(pg_url, telegram, SENDER_PER_CHAT_INTERVAL="1.0") for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 120
+        while len(telegram.sent) < 60 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        log = stop(*senders)
+    assert len(telegram.sent) == 60, log[-2000:]
+    by_chat: dict[int, list[float]] = {}
+    for message in telegram.sent:
+        by_chat.setdefault(message["chat_id"], []).append(message["at"])
+    gaps = [b - a for times in by_chat.values() for a, b in pairwise(sorted(times))]
+    assert min(gaps) >= 0.95, sorted(gaps)[:5]  # never two to one chat within a second
 
 
 def test_a_sender_survives_a_postgres_restart_and_delivers_everything(pg, pg_url, telegram):

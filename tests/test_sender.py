@@ -222,3 +222,23 @@ def test_claims_of_a_crashed_sender_are_taken_back_and_counted(setup, telegram, 
     assert UsageDaily.get(UsageDaily.metric == "notifications_reclaimed").count == 2
     drain(s)
     assert len(telegram.texts_to(91)) == 2
+
+
+def test_a_second_sender_spaces_a_chat_from_the_first_one_s_send(setup, telegram, bot_config):
+    queue([81], tenders=2)  # two alerts to one chat
+    first, _ = sender(setup, bot_config)
+    second, clock = sender(setup, bot_config)
+    assert first.drain_once() == 1
+    stamped = Subscriber.get(Subscriber.chat_id == 81).telegram_sent_at
+    assert stamped is not None and (utcnow() - stamped).total_seconds() < 5
+    claimed_at, times = clock(), []
+    send = setup.send_message
+
+    def timed(chat_id, *args, **kwargs):
+        times.append(clock())
+        return send(chat_id, *args, **kwargs)
+
+    setup.send_message = timed
+    assert second.drain_once() == 1
+    assert len(telegram.texts_to(81)) == 2
+    assert times[0] - claimed_at >= bot_config.per_chat_interval - 0.1  # waited out the first's send

@@ -127,10 +127,10 @@ def test_a_database_error_mid_batch_is_made_good_before_the_next_claim(
     queue([601, 602, 603])
     failures, mark_sent = [1, 2], outbox.mark_sent
 
-    def failing(notification_id, message_id=None, carried=()):
+    def failing(*args, **kwargs):
         if failures:  # the database is away for two marks
             raise OperationalError(f"server closed the connection unexpectedly ({failures.pop()})")
-        mark_sent(notification_id, message_id, carried)
+        return mark_sent(*args, **kwargs)
 
     monkeypatch.setattr(outbox, "mark_sent", failing)
     s, _ = sender(setup, bot_config, in_flight=1)

@@ -45,6 +45,7 @@ class Subscriber(BaseModel):
     timezone = CharField(default="Asia/Jakarta")  # digests and quiet hours keep this clock
     quiet_start = IntegerField(null=True)  # quiet hours: minutes after local midnight
     quiet_end = IntegerField(null=True)
+    telegram_sent_at = AwareDateTimeField(null=True)  # the last alert sent: every sender spaces a chat's
 
 
 class Filter(BaseModel):

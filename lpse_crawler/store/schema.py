@@ -197,6 +197,11 @@ MIGRATIONS = [
     (16, "each package's jadwal, and what its followers were told of it", _telling_followers),
     (17, "followed packages watched: their result tabs, when they are next read", _watching_followed),
     (18, "digests per filter, quiet hours and a zone per subscriber, held alerts", _delivery_settings),
+    (
+        19,
+        "when each subscriber was last sent to on Telegram: senders share the per-chat spacing",
+        lambda db: _add_column_once(db, Subscriber.telegram_sent_at),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version
