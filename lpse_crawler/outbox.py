@@ -350,15 +350,22 @@ def summarise_backlog(subscriber_id: int) -> list[Missed]:
     """Make the subscriber active and claim the tender alerts held while paused or blocked
     (queued, or dead on the 403 that found the bot blocked), in one transaction, to be sent
     as one summary, never one by one. Record how the summary went with `note_summary`; a
-    crash before that leaves them claimed, and `reclaim_stale` queues them again."""
+    crash before that leaves them claimed, and `reclaim_stale` queues them again. Notices
+    (announcements, reminders, changes of followed packages) that met the 403 are queued
+    again, to follow one by one as those held while paused do."""
     now = utcnow()
     with write_transaction():
         Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
             Subscriber.id == subscriber_id
         ).execute()
-        held = (Notification.status == Status.QUEUED) | (
-            (Notification.status == Status.DEAD) & Notification.last_error.startswith("403")
-        )
+        blocked = (Notification.status == Status.DEAD) & Notification.last_error.startswith("403")
+        Notification.update(status=Status.QUEUED, attempts=0, last_error=None, next_attempt_at=now).where(
+            Notification.subscriber == subscriber_id,
+            Notification.channel == Channel.TELEGRAM,
+            Notification.tender.is_null(),
+            blocked,
+        ).execute()
+        held = (Notification.status == Status.QUEUED) | blocked
         rows = (
             Notification.select(Notification.id, Tender.id, Tender.kode, Tender.nama, Tender.url)
             .select_extend(Tender.deadline)

@@ -16,7 +16,7 @@ from bot import texts
 from bot.render import short_method
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
-from lpse_crawler.outbox import Notification, reclaim_stale, summarise_backlog
+from lpse_crawler.outbox import Notification, queue_broadcast, reclaim_stale, summarise_backlog
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
 from lpse_crawler.store.database import WIB, utcnow
 from lpse_crawler.store.models import Tender
@@ -112,6 +112,20 @@ def test_a_subscriber_who_blocked_the_bot_comes_back_with_any_message(chat, tele
     assert publish("444000") == 1
     drain(s)  # new alerts flow again, one by one
     assert "444000" in telegram.texts_to(USER)[-1]
+
+
+def test_an_announcement_that_met_the_block_follows_the_summary(chat, telegram, member, bot_config):
+    telegram.blocked.add(USER)
+    queue_broadcast("Kebijakan privasi kami berubah mulai 1 Januari.", "ops-ani")
+    s, _ = sender(chat.telebot, bot_config)
+    drain(s)  # the announcement meets the 403
+    assert publish("111000") == 1  # matched while blocked
+    assert status_of() == "blocked" and statuses() == ["dead", "queued"]
+    telegram.blocked.discard(USER)
+    assert "<b>1 paket</b>" in chat.say(USER, "halo")
+    drain(s)
+    assert "Kebijakan privasi kami berubah" in telegram.texts_to(USER)[-1]
+    assert statuses() == ["sent", "sent"]
 
 
 @pytest.mark.parametrize("text", ["halo", "/filterku", "/start"])
