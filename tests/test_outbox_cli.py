@@ -95,8 +95,25 @@ def test_status_counts_ages_and_redacted_dead_reasons(person):
         {"reason": "ConnectionError: https://api.telegram.org/bot[token]/x", "count": 1},
         {"reason": "nomor [number] tidak valid", "count": 1},
     ]
+    assert report["due_now"] == 5 and report["oldest_due_seconds"] < 60  # created long ago, due just now
     text = run("outbox", "status")
     assert "oldest queued: 2 d ago" in text and "siti" not in text and "123456789" not in text
+    assert "due to send now: 5, the oldest due " in text and "sender running" not in text
+
+
+def test_status_tells_what_is_due_from_what_waits_on_purpose(person):
+    now = utcnow()
+    Notification.update(next_attempt_at=now + timedelta(hours=3), held="digest").execute()  # person's alert
+    paused = subscriber(804)
+    paused.status = "paused"
+    paused.save()
+    Notification.create(subscriber=paused, body="x", created_at=now - timedelta(hours=2))
+    Notification.create(subscriber=subscriber(805), body="y", next_attempt_at=now - timedelta(minutes=7))
+    database.close()
+    report = json.loads(run("outbox", "status", "--json"))
+    assert (report["queued"], report["due_now"]) == (3, 1)
+    assert 7 * 60 <= report["oldest_due_seconds"] < 8 * 60
+    assert "due to send now: 1, the oldest due 7 min ago (is a sender running?)" in run("outbox", "status")
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """`outbox` and `broadcast`: the notification queue's state, retries, email notices, and
 service announcements."""
 
+import operator
 import smtplib
 from collections import Counter
 from datetime import timedelta
+from functools import reduce
 
 import click
 from peewee import fn
@@ -12,6 +14,7 @@ from lpse_crawler import config
 from lpse_crawler.cli.common import actor, audited, db_command, emit, keyring, read_command
 from lpse_crawler.mail import EmailSender, SmtpSettings, Tally, connect
 from lpse_crawler.outbox import (
+    REACHABLE,
     Channel,
     Notification,
     Status,
@@ -20,10 +23,12 @@ from lpse_crawler.outbox import (
     redact_error,
     requeue_dead,
 )
+from lpse_crawler.people.models import Subscriber
 from lpse_crawler.store.database import utcnow, write_transaction
 
 AGES = [("under 5 min", 300), ("under 1 hour", 3600), ("under 1 day", 86400)]  # of queued rows
 PROGRESS_EVERY = 100  # email notices between two progress lines
+STUCK = 300  # seconds a notification may stay due before `outbox status` asks after the sender
 
 
 @click.group(help="The notification outbox.")
@@ -47,13 +52,21 @@ def status(as_json):
     click.echo("queued by age: " + ", ".join(f"{label} {n}" for label, n in report["queued_age"].items()))
     if report["oldest_queued_seconds"] is not None:
         click.echo(f"oldest queued: {_duration(report['oldest_queued_seconds'])} ago")
+    line, late = f"due to send now: {report['due_now']}", report["oldest_due_seconds"]
+    if late is not None:
+        line += f", the oldest due {_duration(late)} ago" + (
+            " (is a sender running?)" if late >= STUCK else ""
+        )
+    click.echo(line + "; the other queued wait on purpose (digest, quiet hours, paused, retry later)")
     for reason in report["dead_reasons"]:
         click.echo(f"dead {reason['count']:>6}  {reason['reason']}")
 
 
 def status_report() -> dict:
-    """Counts by status (overall and by channel), queued rows by age, dead rows by reason
-    (redacted: no tokens, addresses, chat ids or phone numbers)."""
+    """Counts by status (overall and by channel), queued rows by age, those due to be sent
+    now (queued rows past their next attempt whose subscriber the channel reaches: what a
+    stuck sender leaves growing), dead rows by reason (redacted: no tokens, addresses,
+    chat ids or phone numbers)."""
     by_channel = {c.value: {s.value: 0 for s in Status} for c in Channel}
     counts = Notification.select(Notification.channel, Notification.status, fn.COUNT(Notification.id))
     for channel, state, n in counts.group_by(Notification.channel, Notification.status).tuples():
@@ -67,6 +80,15 @@ def status_report() -> dict:
     report["queued_age"]["older"] = report[Status.QUEUED] - below
     oldest = queued.order_by(Notification.created_at).first()
     report["oldest_queued_seconds"] = int((now - oldest.created_at).total_seconds()) if oldest else None
+    reached = [
+        (Notification.channel == c) & Subscriber.status.in_(statuses) for c, statuses in REACHABLE.items()
+    ]
+    due = queued.join(Subscriber).where(Notification.next_attempt_at <= now, reduce(operator.or_, reached))
+    report["due_now"] = due.count()  # what a sender takes now: the others wait on purpose
+    first_due = due.order_by(Notification.next_attempt_at).first()
+    report["oldest_due_seconds"] = (
+        int((now - first_due.next_attempt_at).total_seconds()) if first_due else None
+    )
     reasons = Counter()
     dead = Notification.select(Notification.last_error, fn.COUNT(Notification.id)).where(
         Notification.status == Status.DEAD
