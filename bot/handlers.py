@@ -158,16 +158,16 @@ class AccountCommands(Bot):
 
     def resume(self, chat_id: int, subscriber_id: int, heading: str) -> None:
         """Make the subscriber active and send what was held meanwhile as one summary message."""
-        missed = summarise_backlog(subscriber_id)
+        missed, claimed_at = summarise_backlog(subscriber_id)
         if not missed:
             return self.reply(chat_id, f"{heading} {texts.MISSED_NONE}")
         text = render_missed(f"{heading}\n{texts.MISSED_HEADING.format(count=len(missed))}", missed)
         try:
             sent = self.reply(chat_id, text)  # None: Telegram kept asking to wait
         except BaseException:  # not sent (network, Telegram's error): queued again, then raised
-            note_summary(missed, None)
+            note_summary(missed, claimed_at, None)
             raise
-        note_summary(missed, sent.message_id if sent is not None else None)
+        note_summary(missed, claimed_at, sent.message_id if sent is not None else None)
 
     def status(self, message) -> None:
         subscriber = self.subscriber(message)

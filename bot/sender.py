@@ -13,8 +13,9 @@
 - HTTP 429: wait `retry_after` (kept in bot_state, so a restart waits too); claims not yet
   sent are given back untried, sends in flight marked by their answers;
 - HTTP 403 (bot blocked): the subscriber is marked blocked and skipped from then on;
-- network errors and 5xx: retried with exponential backoff, then marked dead with the error;
-  but a second such failure with no send answered in between means Telegram (or our
+- network errors and 5xx (Telegram's JSON, or a gateway's page): retried with exponential
+  backoff, then marked dead with the error (a read timeout always counts: the message may
+  have arrived); but a second such failure with no send answered in between means Telegram (or our
   network) is down, not the message: its claim and the rest are given back untried and the
   sender pauses (OUTAGE_PAUSE, doubling up to OUTAGE_PAUSE_MAX, until a send gets through),
   so an outage kills no alert;
@@ -31,7 +32,7 @@ from datetime import datetime, timedelta
 import requests
 from peewee import JOIN, InterfaceError
 from telebot import TeleBot, types
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiHTTPException, ApiTelegramException
 
 from bot.config import BotConfig, redact
 from bot.following import alert_keyboard, held_keyboard
@@ -132,7 +133,7 @@ class Sender:
         for claim in claims:
             sent_at = claim.last_sent_at
             if sent_at is not None and sent_at != self.stamped.get(claim.chat_id):  # not ours
-                self.chats.answered(claim.chat_id, clock - (now - sent_at).total_seconds())
+                self.chats.answered(claim.chat_id, clock - max(0.0, (now - sent_at).total_seconds()))
 
     def drain_once(self) -> int:
         """Claim one batch and send it; returns how many notifications were handled."""
@@ -300,6 +301,11 @@ class Sender:
         self.carried.pop(claim.notification_id, None)  # not sent: what it carried stays queued
         if isinstance(error, ApiTelegramException):
             return self._api_error(claim, error)
+        if isinstance(error, ApiHTTPException) and error.result.status_code >= 500:  # a gateway's page
+            return self._unreachable(claim, f"HTTP {error.result.status_code} {error.result.reason}")
+        if isinstance(error, requests.ReadTimeout):  # it may have arrived: counted, not sent again freely
+            self._retry_or_dead(claim, f"{type(error).__name__}: {error}")
+            return True
         if not isinstance(error, requests.RequestException):
             log.error("Sending notification %d failed unexpectedly", claim.notification_id, exc_info=error)
             self._retry_or_dead(claim, f"{type(error).__name__}: {error}")
@@ -332,14 +338,14 @@ class Sender:
         if self.failed_in_a_row == 1:
             self._retry_or_dead(claim, error)
             return True
-        self.release([claim.notification_id])
-        if self.paused_for() <= 0:
+        if self.paused_for() <= 0:  # paused first: a failure here leaves the claim to mark later
             seconds = min(OUTAGE_PAUSE * 2**self.outage_pauses, OUTAGE_PAUSE_MAX)
             self.outage_pauses += 1
             reason = redact(error, self.config.token)[:200]
             self.pause(
                 seconds, f"Telegram unreachable, {self.failed_in_a_row} sends in a row failed ({reason})"
             )
+        self.release([claim.notification_id])
         return False
 
     def _retry_or_dead(self, claim: Claim, error: str) -> None:

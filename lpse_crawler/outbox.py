@@ -252,12 +252,13 @@ def claim(limit: int, busy: Collection[int] = (), channel: Channel = Channel.TEL
 
 
 def release(ids: list[int]) -> None:
-    """Give claims back untried (the attempt is not counted)."""
+    """Give claims back untried (the attempt is not counted); a row no longer claimed (marked,
+    or reclaimed and queued again) is left as it is."""
     if ids:
         with write_transaction():
             Notification.update(
                 status=Status.QUEUED, claimed_at=None, attempts=Notification.attempts - 1
-            ).where(Notification.id.in_(ids)).execute()
+            ).where(Notification.id.in_(ids), Notification.status == Status.SENDING).execute()
 
 
 def mark_sent(
@@ -346,11 +347,12 @@ class Missed:
     deadline: datetime | None
 
 
-def summarise_backlog(subscriber_id: int) -> list[Missed]:
+def summarise_backlog(subscriber_id: int) -> tuple[list[Missed], datetime]:
     """Make the subscriber active and claim the tender alerts held while paused or blocked
     (queued, or dead on the 403 that found the bot blocked), in one transaction, to be sent
-    as one summary, never one by one. Record how the summary went with `note_summary`; a
-    crash before that leaves them claimed, and `reclaim_stale` queues them again. Notices
+    as one summary, never one by one; returns them and the moment of their claim. Record how
+    the summary went with `note_summary`; a crash before that leaves them claimed, and
+    `reclaim_stale` queues them again. Notices
     (announcements, reminders, changes of followed packages) that met the 403 are queued
     again, to follow one by one as those held while paused do."""
     now = utcnow()
@@ -378,12 +380,14 @@ def summarise_backlog(subscriber_id: int) -> list[Missed]:
             Notification.update(status=Status.SENDING, claimed_at=now, last_error=None, updated_at=now).where(
                 Notification.id.in_(batch)
             ).execute()
-    return missed
+    return missed, now
 
 
-def note_summary(missed: list[Missed], message_id: int | None) -> None:
-    """Mark `missed` sent in the Telegram message that carried their summary; None (the
-    summary could not be sent) queues them again, to be sent one by one rather than lost."""
+def note_summary(missed: list[Missed], claimed_at: datetime, message_id: int | None) -> None:
+    """Mark `missed` (claimed at `claimed_at`) sent in the Telegram message that carried
+    their summary; None (the summary could not be sent) queues them again, to be sent one by
+    one rather than lost. A row taken back meanwhile (the summary outlasted the claim lease)
+    is another claim's now, and left to it."""
     now = utcnow()
     if message_id is None:
         update = {"status": Status.QUEUED, "claimed_at": None, "next_attempt_at": now}
@@ -395,12 +399,19 @@ def note_summary(missed: list[Missed], message_id: int | None) -> None:
             "telegram_message_id": message_id,
         }
     with write_transaction():
+        noted = 0
         for batch in chunked([m.notification_id for m in missed], 500):
-            Notification.update(**update).where(
-                Notification.id.in_(batch), Notification.status == Status.SENDING
-            ).execute()
+            noted += (
+                Notification.update(**update)
+                .where(
+                    Notification.id.in_(batch),
+                    Notification.status == Status.SENDING,
+                    Notification.claimed_at == claimed_at,
+                )
+                .execute()
+            )
         if message_id is not None:
-            usage.count("notifications_sent", len(missed))  # delivered in the one summary message
+            usage.count("notifications_sent", noted)  # delivered in the one summary message
 
 
 def reclaim_stale(lease_seconds: float) -> int:

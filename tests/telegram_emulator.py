@@ -263,10 +263,13 @@ class TelegramEmulator(LoopbackServer):
                         emulator.in_flight -= 1
                 self._answer(status, payload)
 
-            def _answer(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+            def _answer(self, status: int, payload: dict | str) -> None:
+                if isinstance(payload, str):  # a proxy's page in front of the API, not the API's JSON
+                    data, kind = payload.encode(), "text/html"
+                else:
+                    data, kind = json.dumps(payload).encode(), "application/json"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -327,6 +330,8 @@ class TelegramEmulator(LoopbackServer):
             }
         if fault and fault[0] == "500":
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        if fault and fault[0] == "502 page":  # a gateway's HTML error page
+            return 502, "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
         if fault and fault[0] == "slow":
             time.sleep(fault[1])
         if chat_id in self.blocked:

@@ -16,7 +16,14 @@ from bot import texts
 from bot.render import short_method
 from lpse_crawler.matching import alerts
 from lpse_crawler.matching.saved_filters import load_index
-from lpse_crawler.outbox import Notification, queue_broadcast, reclaim_stale, summarise_backlog
+from lpse_crawler.outbox import (
+    Notification,
+    claim,
+    note_summary,
+    queue_broadcast,
+    reclaim_stale,
+    summarise_backlog,
+)
 from lpse_crawler.people.models import Subscriber, SubscriberStatus
 from lpse_crawler.store.database import WIB, utcnow
 from lpse_crawler.store.models import Tender
@@ -224,6 +231,18 @@ def test_a_summary_telegram_fails_leaves_the_backlog_queued(chat, telegram, memb
 def test_a_summary_cut_off_before_it_was_noted_is_queued_again_by_the_lease(chat, telegram, member):
     chat.say(USER, "/jeda")
     publish("444000")
-    missed = summarise_backlog(Subscriber.get(Subscriber.chat_id == USER).id)  # then the bot dies
+    missed, claimed_at = summarise_backlog(Subscriber.get(Subscriber.chat_id == USER).id)  # then the bot dies
     assert [m.kode for m in missed] == ["444000"] and statuses() == ["sending"]
     assert reclaim_stale(lease_seconds=-1) == 1 and statuses() == ["queued"]
+
+
+def test_a_summary_that_outlasts_the_claim_lease_leaves_the_sender_s_claim_alone(chat, telegram, member):
+    chat.say(USER, "/jeda")
+    publish("444000")
+    missed, claimed_at = summarise_backlog(Subscriber.get(Subscriber.chat_id == USER).id)
+    reclaim_stale(lease_seconds=-1)  # the summary's reply is still waiting on Telegram
+    (row,) = claim(10)  # and the sender takes the alert
+    note_summary(missed, claimed_at, None)  # the summary failed: it must not queue the sender's claim
+    assert statuses() == ["sending"]
+    note_summary(missed, claimed_at, 99)  # nor, had it gone, mark the sender's claim sent
+    assert statuses() == ["sending"] and row.notification_id == Notification.get().id

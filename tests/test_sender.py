@@ -165,9 +165,14 @@ def test_server_errors_back_off_then_give_up_while_other_sends_get_through(setup
     assert s.paused_for() == 0
 
 
-def test_an_outage_pauses_the_sender_and_kills_no_alert(setup, telegram, bot_config, caplog):
+@pytest.mark.parametrize(
+    "fault, logged",
+    [("500", "500: Internal Server Error"), ("502 page", "HTTP 502 Bad Gateway")],
+    ids=["api-500", "gateway-page"],
+)
+def test_an_outage_pauses_the_sender_and_kills_no_alert(setup, telegram, bot_config, caplog, fault, logged):
     queue(list(range(520, 530)))
-    telegram.faults.extend([("500",)] * 200)  # Telegram is down for a while
+    telegram.faults.extend([(fault,)] * 200)  # Telegram, or the gateway before it, is down a while
     s, _ = sender(setup, bot_config, max_attempts=3)
     for _ in range(8):  # more rounds than max_attempts, each after the pause
         s.drain_once()
@@ -178,7 +183,7 @@ def test_an_outage_pauses_the_sender_and_kills_no_alert(setup, telegram, bot_con
         Notification.update(next_attempt_at=utcnow()).execute()
     assert Notification.select().where(Notification.status == "dead").count() == 0
     assert max(n.attempts for n in Notification.select()) == 1  # only the first failure counted
-    assert "Telegram unreachable, 2 sends in a row failed (500: Internal Server Error)" in caplog.text
+    assert f"Telegram unreachable, 2 sends in a row failed ({logged})" in caplog.text
     telegram.faults.clear()  # Telegram is back
     drain(s)
     assert sorted({n.status for n in Notification.select()}) == ["sent"] and len(telegram.sent) == 10
@@ -242,3 +247,14 @@ def test_a_second_sender_spaces_a_chat_from_the_first_one_s_send(setup, telegram
     assert second.drain_once() == 1
     assert len(telegram.texts_to(81)) == 2
     assert times[0] - claimed_at >= bot_config.per_chat_interval - 0.1  # waited out the first's send
+
+
+def test_a_send_stamped_by_a_clock_ahead_of_ours_holds_a_chat_one_interval_at_most(
+    setup, telegram, bot_config
+):
+    queue([82])
+    Subscriber.update(telegram_sent_at=utcnow() + timedelta(hours=1)).execute()  # another host's clock
+    s, clock = sender(setup, bot_config)
+    started = clock()
+    assert s.drain_once() == 1 and len(telegram.texts_to(82)) == 1
+    assert clock() - started <= bot_config.per_chat_interval + 0.1
