@@ -15,10 +15,10 @@
 - HTTP 403 (bot blocked): the subscriber is marked blocked and skipped from then on;
 - network errors and 5xx (Telegram's JSON, or a gateway's page): retried with exponential
   backoff, then marked dead with the error (a read timeout always counts: the message may
-  have arrived); but a second such failure with no send answered in between means Telegram (or our
-  network) is down, not the message: its claim and the rest are given back untried and the
-  sender pauses (OUTAGE_PAUSE, doubling up to OUTAGE_PAUSE_MAX, until a send gets through),
-  so an outage kills no alert;
+  have arrived); but a second such failure with no send answered in between means Telegram
+  (or our network) is down, not the message: its claim and the rest are given back untried
+  and the sender pauses (OUTAGE_PAUSE, doubling up to OUTAGE_PAUSE_MAX, until a send gets
+  through), so an outage kills no alert;
 - a crash leaves rows 'sending': after `claim_lease` they are queued again and counted as
   possible duplicates (usage metric notifications_reclaimed).
 """

@@ -352,9 +352,9 @@ def summarise_backlog(subscriber_id: int) -> tuple[list[Missed], datetime]:
     (queued, or dead on the 403 that found the bot blocked), in one transaction, to be sent
     as one summary, never one by one; returns them and the moment of their claim. Record how
     the summary went with `note_summary`; a crash before that leaves them claimed, and
-    `reclaim_stale` queues them again. Notices
-    (announcements, reminders, changes of followed packages) that met the 403 are queued
-    again, to follow one by one as those held while paused do."""
+    `reclaim_stale` queues them again. Notices (announcements, reminders, changes of
+    followed packages) that met the 403 are queued again, to follow one by one as those
+    held while paused do."""
     now = utcnow()
     with write_transaction():
         Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
