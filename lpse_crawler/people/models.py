@@ -45,7 +45,8 @@ class Subscriber(BaseModel):
     timezone = CharField(default="Asia/Jakarta")  # digests and quiet hours keep this clock
     quiet_start = IntegerField(null=True)  # quiet hours: minutes after local midnight
     quiet_end = IntegerField(null=True)
-    telegram_sent_at = AwareDateTimeField(null=True)  # the last alert sent: every sender spaces a chat's
+    # When their last Telegram message was sent, by any sender: each spaces a chat's sends from it.
+    telegram_sent_at = AwareDateTimeField(null=True)
 
 
 class Filter(BaseModel):

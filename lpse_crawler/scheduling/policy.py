@@ -24,10 +24,10 @@ hour, and this year's listings never wait longer than DAY_MAX_WAIT then, so a pa
 published at the edges of the day, or by a listing whose hours are not learnt yet, is not
 left to the next morning. Next year's listing waits by its own rate instead: held to that
 ceiling as well, from October to January the fleet's 2,400 listings would need 3,600
-checks an hour before any busy one is looked at more often.
-Every wait lies between a floor and a ceiling (a quiet listing is still checked every few
-hours at night; next year's listing rarely, except around the turn of the year), and a
-failed check is retried with a backoff under the same ceiling.
+checks an hour before any busy one is looked at more often. Every wait lies between a
+floor and a ceiling (a quiet listing is still checked every few hours at night; next
+year's listing rarely, except around the turn of the year), and a failed check is retried
+with a backoff under the same ceiling.
 
 Moments are seconds since the epoch (floats), so a simulation can run a day of the fleet
 through these functions quickly; lpse_crawler/store/listing_schedule.py converts.
@@ -199,19 +199,24 @@ def observe(listing: Listing, now: float, found: int) -> Listing:
 def next_year_quiet(listing: Listing, now: float) -> bool:
     """Whether `listing` holds next fiscal year's packages from February to September,
     when hardly any are published yet: it is then checked every `max_wait_next_year`."""
-    year, month = _local_month(int((now + listing.utc_offset * HOUR) // 86400))
+    year, month = _local_month(listing, now)
     return listing.year > year and 2 <= month <= 9
 
 
 def held_awake(listing: Listing, now: float) -> bool:
     """Whether `listing` keeps the waking-hours ceiling DAY_MAX_WAIT at `now`: this year's
     (and older) listings do, next year's waits by its rate within its ceiling."""
-    year, _ = _local_month(int((now + listing.utc_offset * HOUR) // 86400))
+    year, _ = _local_month(listing, now)
     return listing.year <= year
 
 
+def _local_month(listing: Listing, now: float) -> tuple[int, int]:
+    """(year, month) of `now` in the listing's zone."""
+    return _month_of_day(int((now + listing.utc_offset * HOUR) // 86400))
+
+
 @cache
-def _local_month(day: int) -> tuple[int, int]:
+def _month_of_day(day: int) -> tuple[int, int]:
     """(year, month) of a day counted from the epoch."""
     moment = datetime.fromtimestamp(day * 86400, UTC)
     return moment.year, moment.month
