@@ -137,13 +137,11 @@ def _set_active(code: str, active: bool) -> None:
     with write_transaction():
         if not Instance.update(active=active).where(Instance.code == code).execute():
             raise click.ClickException(f"no instance {code!r} (see: python cli.py instances list)")
-        watched = Tender.select().where(
-            Tender.instance_first_seen == code, Tender.watch_due_at.is_null(False)
-        )
-        followed = watched.count()
+        watched = Tender.instance_first_seen == code, Tender.watch_due_at.is_null(False)
+        followed = 0 if active else Tender.select().where(*watched).count()
     audited("instances.enable" if active else "instances.disable", None, code)
     click.echo(f"{code} {'enabled' if active else 'disabled'}")
-    if followed and not active:
+    if followed:
         click.echo(f"followed packages listed there first, not read again until it is enabled: {followed}")
 
 

@@ -83,12 +83,17 @@ def status_report() -> dict:
     reached = [
         (Notification.channel == c) & Subscriber.status.in_(statuses) for c, statuses in REACHABLE.items()
     ]
-    due = queued.join(Subscriber).where(Notification.next_attempt_at <= now, reduce(operator.or_, reached))
-    report["due_now"] = due.count()  # what a sender takes now: the others wait on purpose
-    first_due = due.order_by(Notification.next_attempt_at).first()
-    report["oldest_due_seconds"] = (
-        int((now - first_due.next_attempt_at).total_seconds()) if first_due else None
+    due = (  # what a sender takes now: the others wait on purpose
+        Notification.select(fn.COUNT(Notification.id), fn.MIN(Notification.next_attempt_at))
+        .join(Subscriber)
+        .where(
+            Notification.status == Status.QUEUED,
+            Notification.next_attempt_at <= now,
+            reduce(operator.or_, reached),
+        )
     )
+    report["due_now"], first_due = due.tuples().get()
+    report["oldest_due_seconds"] = int((now - first_due).total_seconds()) if first_due else None
     reasons = Counter()
     dead = Notification.select(Notification.last_error, fn.COUNT(Notification.id)).where(
         Notification.status == Status.DEAD
