@@ -1,4 +1,5 @@
-"""Builds the TeleBot and routes every update in one place: commands, text, media, buttons.
+"""Builds the TeleBot and routes every update in one place: commands, text, media, buttons,
+and the user blocking or unblocking the bot (my_chat_member).
 
 Chats and limits (PantauBot.dispatch):
 - commands are case-insensitive (/STATUS, /Status@PantauBot); "/cmd@otherbot" is ignored;
@@ -123,7 +124,7 @@ class PantauBot(
                 log.info("Chat %s sends too fast; dropping its messages for a while", chat_id)
                 self.reply(chat_id, texts.TOO_FAST)
             return
-        self.welcome_back(message)  # a subscriber who had blocked the bot is back (handlers.py)
+        self.welcome_back(chat_id)  # a subscriber who had blocked the bot is back (handlers.py)
         if too_long(message):
             return self.reply(chat_id, texts.TOO_LONG.format(limit=MAX_TEXT))
         command = self.parse_command(message)
@@ -191,6 +192,7 @@ class PantauBot(
             log.info("Refused a button in %s chat %s", call.message.chat.type, call.message.chat.id)
             self.bot.answer_callback_query(call.id, texts.PRIVATE_ONLY_BUTTON)
             return
+        self.welcome_back(call.message.chat.id)  # unblocked, then pressed an old button
         action, _, value = (call.data or "").partition(":")
         try:
             if action == "consent" and value == "yes":
@@ -219,6 +221,16 @@ class PantauBot(
             return
         self.bot.answer_callback_query(call.id)
 
+    def membership(self, update) -> None:
+        """The user blocked the bot (kicked) or unblocked it (member again) in their private
+        chat: Telegram says so at once, before any message or button from them."""
+        if update.chat.type != "private":
+            return
+        if update.new_chat_member.status == "kicked":
+            self.blocked_us(update.chat.id)
+        elif update.new_chat_member.status == "member":
+            self.welcome_back(update.chat.id)
+
     def text(self, message) -> None:
         """Plain text (no command; dispatch did the checks): what the chat waits for, else a hint."""
         chat_id = message.chat.id
@@ -241,4 +253,5 @@ def build_bot(config: BotConfig, keyring: Keyring) -> tuple[TeleBot, PantauBot]:
     telebot.register_message_handler(pantau.dispatch, content_types=CONTENT_TYPES)
     telebot.register_channel_post_handler(pantau.dispatch, content_types=["text"])
     telebot.register_callback_query_handler(pantau.callback, func=lambda call: True)
+    telebot.register_my_chat_member_handler(pantau.membership)
     return telebot, pantau

@@ -146,15 +146,28 @@ class AccountCommands(Bot):
             return self.reply(message.chat.id, texts.ALREADY_ACTIVE)
         self.resume(message.chat.id, subscriber.id, texts.RESUMED)
 
-    def welcome_back(self, message) -> None:
-        """Any message from a subscriber who had blocked the bot makes them active again, with
-        one summary of what matched while they could not be reached (called by app.py)."""
+    def welcome_back(self, chat_id: int) -> None:
+        """A subscriber who had blocked the bot and is back (unblocked it, wrote, or pressed a
+        button) is active again, with one summary of what matched while they could not be
+        reached (called by app.py)."""
         blocked = Subscriber.get_or_none(
-            Subscriber.chat_id == message.chat.id, Subscriber.status == SubscriberStatus.BLOCKED
+            Subscriber.chat_id == chat_id, Subscriber.status == SubscriberStatus.BLOCKED
         )
         if blocked is not None:
-            log.info("Subscriber %d wrote again after blocking the bot; active again", blocked.id)
-            self.resume(message.chat.id, blocked.id, texts.WELCOME_BACK)
+            log.info("Subscriber %d is back after blocking the bot; active again", blocked.id)
+            self.resume(chat_id, blocked.id, texts.WELCOME_BACK)
+
+    def blocked_us(self, chat_id: int) -> None:
+        """The chat blocked the bot: an active subscriber is blocked now, so what matches meanwhile
+        is held for the welcome-back summary instead of each alert dying on Telegram's 403."""
+        with write_transaction():
+            blocked = (
+                Subscriber.update(status=SubscriberStatus.BLOCKED, updated_at=utcnow())
+                .where(Subscriber.chat_id == chat_id, Subscriber.status == SubscriberStatus.ACTIVE)
+                .execute()
+            )
+        if blocked:
+            log.info("Chat %s blocked the bot; its alerts are held until it is back", chat_id)
 
     def resume(self, chat_id: int, subscriber_id: int, heading: str) -> None:
         """Make the subscriber active and send what was held meanwhile as one summary message."""

@@ -199,6 +199,29 @@ class TelegramEmulator(LoopbackServer):
             }
         self._push({"callback_query": query | {"data": data}})
 
+    def block(self, chat_id: int) -> None:
+        """The user blocks the bot: sends to them get 403, and the bot is told (my_chat_member)."""
+        self.blocked.add(chat_id)
+        self._push_membership(chat_id, "member", "kicked")
+
+    def unblock(self, chat_id: int) -> None:
+        """The user unblocks the bot (Telegram Desktop and Web send no /start with it)."""
+        self.blocked.discard(chat_id)
+        self._push_membership(chat_id, "kicked", "member")
+
+    def _push_membership(self, chat_id: int, old: str, new: str) -> None:
+        bot = {"id": 1, "is_bot": True, "first_name": "Pantau", "username": "pantau_bot"}
+        update = {
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.user(chat_id),
+            "date": int(time.time()),
+        }
+        update |= {
+            "old_chat_member": {"user": bot, "status": old},
+            "new_chat_member": {"user": bot, "status": new},
+        }
+        self._push({"my_chat_member": update})
+
     def texts_to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if m["chat_id"] == chat_id and "text" in m]
 

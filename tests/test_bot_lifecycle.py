@@ -135,6 +135,44 @@ def test_an_announcement_that_met_the_block_follows_the_summary(chat, telegram, 
     assert statuses() == ["sent", "sent"]
 
 
+def test_blocking_holds_alerts_and_unblocking_sends_their_summary(chat, telegram, member, bot_config):
+    telegram.block(USER)
+    chat.step()  # Telegram tells the bot at once
+    assert status_of() == "blocked"
+    assert publish("111000") == 1 and publish("222000") == 1
+    s, _ = sender(chat.telebot, bot_config)
+    sent = len(telegram.sent)
+    drain(s)  # held, not sent into the block to die on its 403
+    assert len(telegram.sent) == sent and statuses() == ["queued", "queued"]
+
+    telegram.unblock(USER)  # on Telegram Desktop or Web: no /start, no message
+    chat.step()
+    reply = "\n".join(telegram.texts_to(USER)[-1:])
+    assert "Selamat datang kembali" in reply and "<b>2 paket</b>" in reply
+    assert status_of() == "active" and set(statuses()) == {"sent"}
+
+
+def test_a_paused_subscriber_who_blocks_and_unblocks_stays_paused(chat, telegram, member):
+    chat.say(USER, "/jeda")
+    telegram.block(USER)
+    chat.step()
+    telegram.unblock(USER)
+    chat.step()
+    assert status_of() == "paused"
+
+
+def test_a_subscriber_back_with_a_button_gets_the_summary(chat, telegram, member, bot_config):
+    assert publish("111000") == 1
+    telegram.blocked.add(USER)
+    s, _ = sender(chat.telebot, bot_config)
+    drain(s)  # the real sender meets 403
+    assert status_of() == "blocked" and statuses() == ["dead"]
+    telegram.blocked.discard(USER)
+    reply = chat.press(USER, "recent:0")  # an old /terbaru button, no message written
+    assert "Selamat datang kembali" in reply and "<b>1 paket</b>" in reply
+    assert status_of() == "active" and statuses() == ["sent"]
+
+
 @pytest.mark.parametrize("text", ["halo", "/filterku", "/start"])
 def test_any_message_reactivates_even_with_nothing_missed(chat, member, text):
     Subscriber.update(status=SubscriberStatus.BLOCKED).execute()  # as the sender does on a 403
