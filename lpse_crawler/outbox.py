@@ -336,6 +336,9 @@ def mark_dead(notification_id: int, error: str, blocked_subscriber: int | None =
         usage.count("notifications_dead")
 
 
+_MET_THE_BLOCK = (Notification.status == Status.DEAD) & Notification.last_error.startswith("403")
+
+
 @dataclass(frozen=True)
 class Missed:
     """A tender alert a subscriber did not get while paused or blocked (see summarise_backlog)."""
@@ -357,17 +360,8 @@ def summarise_backlog(subscriber_id: int) -> tuple[list[Missed], datetime]:
     held while paused do."""
     now = utcnow()
     with write_transaction():
-        Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
-            Subscriber.id == subscriber_id
-        ).execute()
-        blocked = (Notification.status == Status.DEAD) & Notification.last_error.startswith("403")
-        Notification.update(status=Status.QUEUED, attempts=0, last_error=None, next_attempt_at=now).where(
-            Notification.subscriber == subscriber_id,
-            Notification.channel == Channel.TELEGRAM,
-            Notification.tender.is_null(),
-            blocked,
-        ).execute()
-        held = (Notification.status == Status.QUEUED) | blocked
+        _reactivate(subscriber_id, now, notices_only=True)
+        held = (Notification.status == Status.QUEUED) | _MET_THE_BLOCK
         rows = (
             Notification.select(Notification.id, Tender.id, Tender.kode, Tender.nama, Tender.url)
             .select_extend(Tender.deadline)
@@ -381,6 +375,42 @@ def summarise_backlog(subscriber_id: int) -> tuple[list[Missed], datetime]:
                 Notification.id.in_(batch)
             ).execute()
     return missed, now
+
+
+def resume_one_by_one(subscriber_id: int) -> int:
+    """Make the subscriber active and queue again everything that met the block (an operator's
+    `users resume`: only the bot sends summaries); returns how many of their Telegram
+    notifications are now queued, to be sent one by one."""
+    now = utcnow()
+    with write_transaction():
+        _reactivate(subscriber_id, now, notices_only=False)
+        return (
+            Notification.select()
+            .where(
+                Notification.subscriber == subscriber_id,
+                Notification.channel == Channel.TELEGRAM,
+                Notification.status == Status.QUEUED,
+            )
+            .count()
+        )
+
+
+def _reactivate(subscriber_id: int, now: datetime, notices_only: bool) -> None:
+    """Make the subscriber active and queue again their Telegram notifications (only the
+    notices: not tender alerts) that died on the 403 that found the bot blocked."""
+    Subscriber.update(status=SubscriberStatus.ACTIVE, updated_at=now).where(
+        Subscriber.id == subscriber_id
+    ).execute()
+    which = [
+        Notification.subscriber == subscriber_id,
+        Notification.channel == Channel.TELEGRAM,
+        _MET_THE_BLOCK,
+    ]
+    if notices_only:
+        which.append(Notification.tender.is_null())
+    Notification.update(status=Status.QUEUED, attempts=0, last_error=None, next_attempt_at=now).where(
+        *which
+    ).execute()
 
 
 def note_summary(missed: list[Missed], claimed_at: datetime, message_id: int | None) -> None:

@@ -1,6 +1,7 @@
 """Every CLI command through click's runner against a real SQLite file, asserting the database."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,7 +120,23 @@ def test_users_add_update_plan_pause_resume(env):
     assert f"{Subscriber.get().plan_expires_at:%H:%M %z}" == "23:59 +0700"  # the day's end in Jakarta
     run("users", "pause", "1")
     assert Subscriber.get().status == "paused"
-    run("users", "resume", "1")
+    assert "is active; 0 Telegram notifications queued" in run("users", "resume", "1")
+    assert Subscriber.get().status == "active"
+
+
+def test_users_resume_queues_again_what_met_the_block(person):
+    upsert_tender(replace(ITEM, kode="222000", url="https://lpse.test/222000"))
+    Notification.update(status="dead", last_error="403: Forbidden: bot was blocked by the user").execute()
+    Notification.create(
+        subscriber=person, tender=Tender.get(Tender.kode == "222000")
+    )  # matched while blocked
+    Notification.create(subscriber=person, body="Pengumuman", status="dead", last_error="403: Forbidden")
+    Notification.create(subscriber=person, body="Lain", status="dead", last_error="400: Bad Request")
+    Subscriber.update(status="blocked").execute()
+    database.close()
+    assert "is active; 3 Telegram notifications queued" in run("users", "resume", "1")
+    statuses = [(n.body, n.status) for n in Notification.select().order_by(Notification.id)]
+    assert statuses == [(None, "queued"), (None, "queued"), ("Pengumuman", "queued"), ("Lain", "dead")]
     assert Subscriber.get().status == "active"
 
 

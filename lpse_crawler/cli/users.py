@@ -16,7 +16,7 @@ from lpse_crawler.cli.common import (
     read_command,
     write_private,
 )
-from lpse_crawler.outbox import Notification
+from lpse_crawler.outbox import Notification, resume_one_by_one
 from lpse_crawler.people.follows import queue_deadline_reminders
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
@@ -187,8 +187,12 @@ def pause(who):
 @WHO
 @db_command
 def resume(who):
-    """Resume a subscriber's alerts.  Example: python cli.py users resume 42"""
-    _set_status(who, SubscriberStatus.ACTIVE)
+    """Resume a subscriber's alerts: what was held while paused or blocked is sent one by one
+    (only the bot's /lanjut sends it as one summary).  Example: python cli.py users resume 42"""
+    subscriber = find_person(None, who)
+    queued = resume_one_by_one(subscriber.id)
+    audited("users.active", subscriber.id)
+    click.echo(f"subscriber {subscriber.id} is active; {queued} Telegram notifications queued for them")
 
 
 @users.command("export")
