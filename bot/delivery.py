@@ -8,7 +8,7 @@ from bot.handlers import Bot
 from lpse_crawler.people import delivery
 from lpse_crawler.people.delivery import DeliveryError, clock, zone_label
 from lpse_crawler.people.models import Filter
-from lpse_crawler.people.plans import PlanLimitError, effective_plan
+from lpse_crawler.people.plans import PlanLimitError, plan_of
 from lpse_crawler.store.database import utcnow
 
 OFF = ("mati", "off", "hapus", "tidak")
@@ -23,7 +23,7 @@ class DeliveryCommands(Bot):
             return
         subscriber, filters = found
         now = utcnow()
-        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
+        plan = plan_of(subscriber, now)
         words = self.argument(message).split(maxsplit=1)
         if not words:
             return self.reply(

@@ -14,7 +14,7 @@ from lpse_crawler.matching.preview import MAX_SCANNED, PREVIEW_DAYS, preview
 from lpse_crawler.matching.saved_filters import InstanceGeography, save_filter
 from lpse_crawler.matching.textmatch import words
 from lpse_crawler.people.models import Filter, Subscriber
-from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, effective_plan
+from lpse_crawler.people.plans import PlanLimitError, check_filter_limits, plan_of
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
 
@@ -125,7 +125,7 @@ class FilterCommands(Bot):
         subscriber = Subscriber.get_or_none(Subscriber.chat_id == chat_id)
         if subscriber is None:  # the account is gone; saving will say so
             return None
-        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow())
+        plan = plan_of(subscriber, utcnow())
         try:
             check_filter_limits(plan, filters_after_save=0, instances=instances, keywords=0)
         except PlanLimitError as exc:

@@ -14,7 +14,7 @@ from bot import texts
 from bot.handlers import Bot
 from lpse_crawler.people import follows
 from lpse_crawler.people.models import Subscriber
-from lpse_crawler.people.plans import UPGRADE_HINT, effective_plan
+from lpse_crawler.people.plans import UPGRADE_HINT, plan_of
 from lpse_crawler.store.database import utcnow
 from lpse_crawler.store.models import Instance, Tender
 from lpse_crawler.tanggal import waktu
@@ -84,7 +84,7 @@ class FollowCommands(Bot):
         outcome = follows.follow(subscriber, tender.id, now)
         nama = _name(tender)
         if outcome is follows.Outcome.LIMIT:
-            plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
+            plan = plan_of(subscriber, now)
             text = texts.FOLLOW_LIMIT.format(plan=plan.label, limit=plan.max_follows, hint=UPGRADE_HINT)
         elif outcome is follows.Outcome.ALREADY:
             text = texts.ALREADY_FOLLOWED.format(nama=nama)

@@ -20,7 +20,7 @@ from lpse_crawler.people.contact import InvalidContact
 from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, update_personal
-from lpse_crawler.people.plans import TRIAL_DAYS, effective_plan
+from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, plan_of
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.store.database import WIB, utcnow, wib_start_of, write_transaction
 
@@ -187,9 +187,12 @@ class AccountCommands(Bot):
         if subscriber is None:
             return
         now = utcnow()
-        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
+        plan = plan_of(subscriber, now)
         ends = subscriber.plan_expires_at.astimezone(WIB) if subscriber.plan_expires_at else None
         expiry = f" (sampai {ends:%d-%m-%Y})" if plan.code != "free" and ends else ""
+        if plan.code != subscriber.plan and plan.code == "trial":  # bought during the trial: that comes next
+            trial_ends = subscriber.trial_until.astimezone(WIB)
+            expiry = f" (sampai {trial_ends:%d-%m-%Y}), lalu {PLANS[subscriber.plan].label}{expiry}"
         month_start = wib_start_of(now, "month")
         sent = Notification.select().where(
             Notification.subscriber == subscriber,

@@ -12,6 +12,7 @@ import pytest
 from peewee import IntegrityError
 
 from bot.payment_poller import PaymentPoller
+from lpse_crawler.matching.saved_filters import save_filter
 from lpse_crawler.people.checkouts import Checkout, apply_answer
 from lpse_crawler.people.gateway import XenditGateway
 from lpse_crawler.people.models import Payment, Subscriber
@@ -120,6 +121,24 @@ def test_paid_extends_from_the_current_expiry_and_sends_receipt_and_faktur(
     pdf = pypdf.PdfReader(io.BytesIO(document["document"]))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert payment.invoice_no in text and "LUNAS" in text
+
+
+def test_dasar_paid_during_the_trial_keeps_the_trial_and_status_says_what_follows(
+    chat, telegram, gateway, member, poller
+):
+    for n in range(8):  # beyond Dasar's 5 filters, within the trial's 30
+        save_filter(member, f"Filter {n}", f"kata{n} lpse:kemkes")
+    trial_end = member.plan_expires_at.astimezone(WIB)
+    checkout = open_link(chat, telegram, months=1)
+    gateway.set_status(checkout.gateway_id, "PAID")
+    poller.poll_once()
+    assert Payment.get().period_start == trial_end.date() + timedelta(days=1)
+    dasar_end = Subscriber.get_by_id(member.id).plan_expires_at.astimezone(WIB)
+    status = chat.say(USER, "/status")
+    assert (
+        f"Paket: Uji coba (sampai {trial_end:%d-%m-%Y}), lalu Dasar (sampai {dasar_end:%d-%m-%Y})" in status
+    )
+    assert "Filter aktif: 8 dari 30" in status
 
 
 def test_a_duplicate_paid_answer_records_one_payment(chat, telegram, gateway, member, poller, keyring):

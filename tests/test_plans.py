@@ -7,8 +7,16 @@ import pytest
 from lpse_crawler.matching.saved_filters import load_index, save_filter
 from lpse_crawler.people.crypto import Keyring, generate_key
 from lpse_crawler.people.models import Filter, Subscriber
+from lpse_crawler.people.payments import record_payment
 from lpse_crawler.people.personal_data import create_subscriber
-from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, PlanLimitError, effective_plan, first_paid_day
+from lpse_crawler.people.plans import (
+    PLANS,
+    TRIAL_DAYS,
+    PlanLimitError,
+    effective_plan,
+    first_paid_day,
+    plan_of,
+)
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import WIB, utcnow, wib_start_of
 from lpse_crawler.usage import UsageDaily, count
@@ -67,6 +75,23 @@ def test_expiry_keeps_every_filter_but_matches_only_the_free_quota(subscriber):
     index, _ = load_index()
     assert Filter.select().count() == 3  # nothing deleted
     assert index.size == PLANS["free"].max_filters
+
+
+def test_dasar_bought_during_the_trial_starts_when_the_trial_ends(subscriber, monkeypatch):
+    for n in range(8):  # more than Dasar's 5, within the trial's 30
+        save_filter(Subscriber.get_by_id(subscriber.id), f"Filter {n}", f"kata{n} lpse:kemkes")
+    now = utcnow()
+    trial_end = subscriber.plan_expires_at
+    start = first_paid_day("trial", trial_end, now)
+    recorded = record_payment(subscriber.id, "basic", start, 1, 49_000, "qris", "ref-1", now, KEYRING)
+    assert recorded.payment.period_start == start > now.astimezone(WIB).date()
+    bought = Subscriber.get_by_id(subscriber.id)
+    assert (bought.plan, bought.trial_until) == ("basic", trial_end)
+    assert plan_of(bought, now) is PLANS["trial"] and load_index()[0].size == 8  # every filter still matched
+    after = trial_end + timedelta(seconds=1)
+    assert plan_of(bought, after) is PLANS["basic"]
+    monkeypatch.setattr("lpse_crawler.matching.saved_filters.utcnow", lambda: after)
+    assert load_index()[0].size == 5
 
 
 def test_usage_counts_have_no_subscriber_link(database):

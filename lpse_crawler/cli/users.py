@@ -162,7 +162,9 @@ def set_plan(who, plan, until):
             raise click.ClickException(f"--until {until:%Y-%m-%d} is in the past")
     subscriber = find_person(None, who)
     with write_transaction():
-        Subscriber.update(plan=plan, plan_expires_at=expires).where(Subscriber.id == subscriber.id).execute()
+        Subscriber.update(plan=plan, plan_expires_at=expires, trial_until=None).where(
+            Subscriber.id == subscriber.id
+        ).execute()
     audited("users.plan", subscriber.id, plan)
     click.echo(f"subscriber {subscriber.id} is on {plan}" + (f" until {until:%Y-%m-%d}" if expires else ""))
 

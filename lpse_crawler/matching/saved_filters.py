@@ -7,7 +7,7 @@ from lpse_crawler.matching.index import CompiledFilter, FilterIndex
 from lpse_crawler.matching.textmatch import words
 from lpse_crawler.people.delivery import delivery_of
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
-from lpse_crawler.people.plans import PLANS, Plan, check_filter_limits, effective_plan
+from lpse_crawler.people.plans import PLANS, Plan, check_filter_limits, plan_of
 from lpse_crawler.store.database import utcnow, write_transaction
 from lpse_crawler.store.models import Instance
 
@@ -54,7 +54,7 @@ def save_filter(
     if not name:
         raise FilterError("Beri nama filter, mis. 'Jembatan Jatim'.")
     with write_transaction():
-        plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, utcnow())
+        plan = plan_of(subscriber, utcnow())
         active = Filter.select().where(Filter.subscriber == subscriber, Filter.active == True).count()  # noqa: E712
         check_filter_limits(plan, active + 1, geography.instance_count(spec), spec.keyword_count)
         return Filter.create(subscriber=subscriber, name=name, spec=text.strip())
@@ -82,6 +82,7 @@ def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex,
             Subscriber.id,
             Subscriber.plan,
             Subscriber.plan_expires_at,
+            Subscriber.trial_until,
             Subscriber.timezone,
             Subscriber.quiet_start,
             Subscriber.quiet_end,
@@ -93,7 +94,7 @@ def load_index(geography: InstanceGeography | None = None) -> tuple[FilterIndex,
     compiled, used = [], defaultdict(int)
     for row in query:
         owner = row.subscriber
-        plan = effective_plan(owner.plan, owner.plan_expires_at, now)
+        plan = plan_of(owner, now)
         if used[owner.id] >= plan.max_filters:
             continue
         try:

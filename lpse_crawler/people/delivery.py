@@ -20,7 +20,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from lpse_crawler.people.models import Filter, Subscriber
-from lpse_crawler.people.plans import Plan, PlanLimitError, effective_plan
+from lpse_crawler.people.plans import Plan, PlanLimitError, plan_of
 from lpse_crawler.store.database import utcnow, write_transaction
 
 ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
@@ -160,7 +160,7 @@ def set_zone(subscriber: Subscriber, label: str) -> str:
 
 def set_digest(subscriber: Subscriber, saved: Filter, hour: int | None, now: datetime) -> None:
     """A filter's delivery: a digest at `hour`, or at once (None), if the plan allows it."""
-    plan = effective_plan(subscriber.plan, subscriber.plan_expires_at, now)
+    plan = plan_of(subscriber, now)
     if hour is None and not plan.instant:
         raise PlanLimitError(
             f"Paket {plan.label} mengirim ringkasan harian; "

@@ -29,7 +29,7 @@ from lpse_crawler.following.changes import Change, Snapshot, changes, describe, 
 from lpse_crawler.following.watching import next_read
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
 from lpse_crawler.people.models import Subscriber
-from lpse_crawler.people.plans import effective_plan
+from lpse_crawler.people.plans import plan_of
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES
 from lpse_crawler.store.database import AwareDateTimeField, BaseModel, write_transaction
 from lpse_crawler.store.models import Instance, Tender
@@ -212,7 +212,7 @@ def change_text(tender: Tender, instance: Instance | None, found: list[Change], 
 
 
 def follow_limit(subscriber: Subscriber, now: datetime) -> int:
-    return effective_plan(subscriber.plan, subscriber.plan_expires_at, now).max_follows
+    return plan_of(subscriber, now).max_follows
 
 
 def followed(subscriber: Subscriber, now: datetime) -> list[Tender]:

@@ -39,6 +39,8 @@ class Subscriber(BaseModel):
     email_index = CharField(null=True, unique=True)  # blind index of the lower-cased email
     plan = CharField(default="trial")  # trial | free | basic | pro (see plans.py)
     plan_expires_at = AwareDateTimeField(null=True)
+    # A trial still running when a plan was bought: it goes on until then (plans.plan_of).
+    trial_until = AwareDateTimeField(null=True)
     status = CharField(default=SubscriberStatus.ACTIVE)
     consent_at = AwareDateTimeField(null=True)
     language = CharField(default="id")

@@ -59,5 +59,14 @@ def record_payment(
         )
         payment.reference_enc = ring.encrypt(reference, Payment._meta.table_name, "reference_enc", payment.id)
         payment.save()
-        Subscriber.update(plan=plan, plan_expires_at=expires).where(Subscriber.id == subscriber.id).execute()
+        trial_until = subscriber.trial_until  # a trial running now goes on: the period starts after it
+        if (
+            subscriber.plan == "trial"
+            and subscriber.plan_expires_at is not None
+            and subscriber.plan_expires_at > now
+        ):
+            trial_until = subscriber.plan_expires_at
+        Subscriber.update(plan=plan, plan_expires_at=expires, trial_until=trial_until).where(
+            Subscriber.id == subscriber.id
+        ).execute()
     return Recorded(payment, expires)

@@ -109,11 +109,22 @@ def first_paid_day(current: str, expires_at: datetime | None, now: datetime) -> 
     return today
 
 
-def effective_plan(plan: str, expires_at: datetime | None, now: datetime) -> Plan:
-    """The plan in force: an expired trial or paid plan gives the free limits."""
+def effective_plan(
+    plan: str, expires_at: datetime | None, now: datetime, trial_until: datetime | None = None
+) -> Plan:
+    """The plan in force: a trial still running when a plan was bought (`trial_until`, the
+    plan's paid days start after it: first_paid_day), else `plan` until it expires, then the
+    free limits."""
+    if trial_until is not None and trial_until > now:
+        return PLANS["trial"]
     if plan != "free" and (expires_at is None or expires_at <= now):
         return PLANS["free"]
     return PLANS.get(plan, PLANS["free"])
+
+
+def plan_of(subscriber, now: datetime) -> Plan:
+    """The plan in force for a Subscriber row (see effective_plan)."""
+    return effective_plan(subscriber.plan, subscriber.plan_expires_at, now, subscriber.trial_until)
 
 
 def check_filter_limits(plan: Plan, filters_after_save: int, instances: int, keywords: int) -> None:

@@ -13,7 +13,7 @@ from lpse_crawler.people.personal_data import personal_data
 from lpse_crawler.store.database import wipe_wal, write_transaction
 from lpse_crawler.store.models import Tender
 
-EXPORT_VERSION = 3  # 2: followed packages; 3: zone, quiet hours, digest hours
+EXPORT_VERSION = 4  # 2: followed packages; 3: zone, quiet hours, digest hours; 4: trial_until
 
 
 def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
@@ -37,6 +37,7 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
             **personal_data(keyring, subscriber),
             "plan": subscriber.plan,
             "plan_expires_at": _iso(subscriber.plan_expires_at),
+            "trial_until": _iso(subscriber.trial_until),
             "status": subscriber.status,
             "consent_at": _iso(subscriber.consent_at),
             "language": subscriber.language,

@@ -202,6 +202,11 @@ MIGRATIONS = [
         "when each subscriber was last sent to on Telegram: senders share the per-chat spacing",
         lambda db: _add_column_once(db, Subscriber.telegram_sent_at),
     ),
+    (
+        20,
+        "a trial goes on after a plan is bought during it",
+        lambda db: _add_column_once(db, Subscriber.trial_until),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 ALL_MODELS = [  # every table but schema_version
