@@ -46,23 +46,24 @@ class PaymentPoller:
             self.notify(checkout)
 
     def notify(self, checkout: Checkout) -> None:
-        """Tell the user (and for a rejected payment the admins) once, across processes."""
+        """Tell the user, then for a rejected payment the admins, once, across processes. The
+        user's notice is tried again until Telegram takes it (or says the user blocked the bot);
+        an admin Telegram will not reach is logged, and neither holds up the user's notice."""
         if not claim_notice(checkout.id, utcnow()):
             return
         try:
-            if checkout.status == CheckoutStatus.REJECTED:
-                self._tell_admins(checkout)
             if checkout.subscriber_id is not None:
                 self._tell_user(checkout)
         except ApiTelegramException as exc:
-            if exc.error_code == 403:  # the user blocked the bot: nothing more to do
-                log.info("Checkout %s: subscriber %s blocked the bot", checkout.id, checkout.subscriber_id)
-                return
-            log.warning("Checkout %s: notice not sent (%s); trying again", checkout.id, exc.error_code)
-            release_notice(checkout.id)
+            if exc.error_code != 403:
+                log.warning("Checkout %s: notice not sent (%s); trying again", checkout.id, exc.error_code)
+                return release_notice(checkout.id)
+            log.info("Checkout %s: subscriber %s blocked the bot", checkout.id, checkout.subscriber_id)
         except RequestException as exc:
             log.warning("Checkout %s: notice not sent (%s); trying again", checkout.id, type(exc).__name__)
-            release_notice(checkout.id)
+            return release_notice(checkout.id)
+        if checkout.status == CheckoutStatus.REJECTED:
+            self._tell_admins(checkout)
 
     def _tell_user(self, checkout: Checkout) -> None:
         chat_id = checkout.subscriber.chat_id
@@ -114,7 +115,12 @@ class PaymentPoller:
             problem=escape_html(checkout.problem or "-"),
         )
         for admin in self.admin_ids:
-            self._send(admin, text)
+            try:
+                self._send(admin, text)
+            except (ApiTelegramException, RequestException) as exc:  # the checkout's own ERROR line stays
+                log.error(
+                    "Checkout %s: admin %s not told of the rejected payment: %s", checkout.id, admin, exc
+                )
 
     def _send(self, chat_id: int, text: str, **kwargs) -> None:
         self.bot.send_message(chat_id, text, parse_mode="HTML", disable_web_page_preview=True, **kwargs)

@@ -210,6 +210,22 @@ def test_a_wrong_paid_amount_changes_no_plan_and_is_shown_to_operators(
     assert "sedang kami periksa" in telegram.texts_to(USER)[-1]
 
 
+def test_a_rejected_payment_reaches_the_user_though_an_admin_blocked_the_bot(
+    chat, telegram, gateway, member, keyring, caplog
+):
+    other_admin = 901
+    telegram.blocked.add(ADMIN)
+    poller = PaymentPoller(chat.telebot, keyring, XenditGateway(KEY, gateway.url), [ADMIN, other_admin])
+    checkout = open_link(chat, telegram)
+    gateway.set_status(checkout.gateway_id, "PAID", paid_amount=1_000)
+    poller.poll_once()
+    assert "sedang kami periksa" in telegram.texts_to(USER)[-1]
+    assert "perlu diperiksa" in telegram.texts_to(other_admin)[-1]  # the next admin still told
+    assert f"admin {ADMIN} not told of the rejected payment" in caplog.text
+    poller.poll_once()
+    assert sum("sedang kami periksa" in t for t in telegram.texts_to(USER)) == 1
+
+
 def test_a_lower_plan_is_refused_while_a_higher_one_is_paid(chat, telegram, gateway, member):
     on_plan(member, "pro", 20)
     chat.say(USER, "/paket")
