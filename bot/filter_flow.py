@@ -9,6 +9,7 @@ from telebot.formatting import escape_html
 from bot import conversation, texts
 from bot.conversation import ChatState, Draft
 from bot.handlers import Bot
+from bot.render import messages_of
 from lpse_crawler.matching.filters import CATEGORY_ALIASES, FIELDS, FilterError
 from lpse_crawler.matching.preview import MAX_SCANNED, PREVIEW_DAYS, preview
 from lpse_crawler.matching.saved_filters import InstanceGeography, save_filter
@@ -226,7 +227,8 @@ class FilterCommands(Bot):
             f"{n}. <b>{escape_html(f.name)}</b>\n<code>{escape_html(f.spec)}</code>"
             for n, f in enumerate(filters, 1)
         ]
-        self.reply(message.chat.id, "\n".join(lines))
+        for text in messages_of(lines):  # 30 filters of 500 characters fit no single message
+            self.reply(message.chat.id, text)
 
     def hapusfilter(self, message) -> None:
         if (found := self.own_filters(message)) is None:

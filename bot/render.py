@@ -44,6 +44,18 @@ HELD_HEADINGS = {
 HELD_MORE = "… {count} paket lagi menyusul di pesan berikutnya."
 
 
+def messages_of(lines: list[str]) -> list[str]:
+    """`lines` joined into as few messages as fit MAX_MESSAGE each, in order (each line fits)."""
+    messages, current = [], ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > MAX_MESSAGE:
+            messages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*messages, current] if current else messages
+
+
 def rupiah(amount: int | None) -> str:
     """1234567 -> 'Rp 1.234.567'; None -> 'belum diumumkan'."""
     return "belum diumumkan" if amount is None else format_rupiah(amount)

@@ -7,6 +7,7 @@ import pytest
 
 from bot.app import build_bot
 from bot.filter_flow import FilterCommands
+from lpse_crawler.matching.saved_filters import save_filter
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.models import BotState, Filter, Subscriber
@@ -147,6 +148,15 @@ def test_filterku_escapes_and_hapusfilter_deletes(chat, telegram, member):
     ((label, data),) = telegram.buttons(USER)
     assert "dihapus" in chat.press(USER, data)
     assert Filter.select().count() == 0
+
+
+def test_filterku_lists_thirty_long_filters_over_several_messages(chat, telegram, member):
+    for n in range(30):  # the trial's limit, each near the 500 characters a filter may have
+        save_filter(member, f"Filter & {n}", f'"{"pembangunan jalan & jembatan " * 16}" lpse:kemkes')
+    before = len(telegram.sent)
+    listing = chat.say(USER, "/filterku")  # the emulator refuses a message over 4096 characters
+    assert len(telegram.sent) - before > 1
+    assert all(f"{n}. <b>Filter &amp; {n - 1}</b>" in listing for n in range(1, 31))
 
 
 def test_jeda_lanjut_and_status(chat, member):
