@@ -140,6 +140,20 @@ def test_users_resume_queues_again_what_met_the_block(person):
     assert Subscriber.get().status == "active"
 
 
+@pytest.mark.sqlite_only
+def test_users_delete_says_when_a_reader_kept_the_wal_from_being_wiped(person, env, monkeypatch):
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "200")
+    reader = apsw.Connection(env.removeprefix("sqlite:///"))
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM subscriber").fetchone() == (1,)  # its snapshot holds the WAL
+    output = run("users", "delete", "1", "--yes", code=1)
+    assert "erased subscriber 1:" in output and "the -wal file still holds old pages" in output
+    reader.execute("COMMIT")
+    reader.close()
+    assert "removed 0 packages" in run("purge")  # the next wipe goes through
+    assert Subscriber.select().count() == 0
+
+
 def test_bad_input_is_one_line_exit_1(env):
     assert run("users", "show", "999", code=1).startswith("Error: no subscriber matches '999'")
     assert "is not an id" in run("users", "show", "chat:x", code=1)

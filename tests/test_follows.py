@@ -195,7 +195,7 @@ def test_follows_are_in_the_export_and_go_with_the_account(member, keyring):
     jsonschema.validate(document, SCHEMA)
     (entry,) = document["follows"]
     assert (entry["package_code"], entry["package_name"]) == (tender.kode, tender.nama)
-    removed = erase_subscriber(member, "test")
+    removed, _ = erase_subscriber(member, "test")
     assert (removed["follows"], removed["follow_reminders"]) == (1, 1)
     assert Follow.select().count() == FollowReminder.select().count() == 0
     assert Tender.select().count() == 1  # the package stays: it is public data

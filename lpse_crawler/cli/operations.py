@@ -10,7 +10,14 @@ import click
 from lpse_crawler import config
 from lpse_crawler.cli.common import audited, db_command
 from lpse_crawler.outbox import Notification, Status
-from lpse_crawler.store.database import STORAGE_ERRORS, connect_database, utcnow, wipe_wal, write_transaction
+from lpse_crawler.store.database import (
+    STORAGE_ERRORS,
+    WAL_BUSY,
+    connect_database,
+    utcnow,
+    wipe_wal,
+    write_transaction,
+)
 from lpse_crawler.store.models import Tender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +90,11 @@ def purge(days, dry_run):
             )
             .execute()
         )
-    wipe_wal()
+    wiped = wipe_wal()
     audited("purge", None, f"{removed} packages, {notes} notifications, {notices} notices")
     click.echo(
         f"removed {removed} packages and {notes} notifications closed before {cutoff:%Y-%m-%d}, "
         f"and {notices} announcements handled before then"
     )
+    if not wiped:
+        raise click.ClickException(f"removed, but {WAL_BUSY}")

@@ -24,7 +24,7 @@ from lpse_crawler.people.plans import PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.people.reminders import queue_plan_reminders
 from lpse_crawler.spse.values import INT64_MAX, INT64_MIN
-from lpse_crawler.store.database import in_wib, utcnow, write_transaction
+from lpse_crawler.store.database import WAL_BUSY, in_wib, utcnow, write_transaction
 from lpse_crawler.store.models import Tender
 
 WHO = click.argument("who", metavar="ID")
@@ -230,10 +230,12 @@ def delete(who, yes):
         click.confirm(
             f"Erase subscriber {subscriber.id} and all their data? This cannot be undone", abort=True
         )
-    removed = erase_subscriber(subscriber, actor=actor())
+    removed, wiped = erase_subscriber(subscriber, actor=actor())
     click.echo(
         f"erased subscriber {subscriber.id}: " + ", ".join(f"{n} {what}" for what, n in removed.items())
     )
+    if not wiped:
+        raise click.ClickException(f"erased, but {WAL_BUSY}")
 
 
 @users.command("notifications")

@@ -1,5 +1,7 @@
 """Data rights: export everything held about one subscriber; erase it for good."""
 
+import logging
+
 from peewee import JOIN
 
 from lpse_crawler.outbox import Notification
@@ -10,8 +12,10 @@ from lpse_crawler.people.delivery import clock
 from lpse_crawler.people.follows import Follow, FollowReminder, forget_unfollowed
 from lpse_crawler.people.models import BotState, Filter, Payment, Subscriber, chat_state_key
 from lpse_crawler.people.personal_data import personal_data
-from lpse_crawler.store.database import wipe_wal, write_transaction
+from lpse_crawler.store.database import WAL_BUSY, wipe_wal, write_transaction
 from lpse_crawler.store.models import Tender
+
+log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 4  # 2: followed packages; 3: zone, quiet hours, digest hours; 4: trial_until
 
@@ -103,9 +107,11 @@ def _quiet_hours(subscriber: Subscriber) -> dict | None:
     return {"start": clock(subscriber.quiet_start), "end": clock(subscriber.quiet_end)}
 
 
-def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
+def erase_subscriber(subscriber: Subscriber, actor: str) -> tuple[dict[str, int], bool]:
     """Delete every row about the person; payments stay for accounting, unlinked and without
-    their reference; then the WAL is wiped so no byte of the person remains on disk."""
+    their reference; then the WAL is wiped so no byte of the person remains on disk. Returns
+    what was removed, and whether the wipe completed: False (logged as an error) when a
+    reader kept the WAL busy, so its old pages hold erased bytes until the next wipe."""
     with write_transaction():
         followed = [f.tender_id for f in Follow.select(Follow.tender).where(Follow.subscriber == subscriber)]
         removed = {
@@ -131,8 +137,10 @@ def erase_subscriber(subscriber: Subscriber, actor: str) -> dict[str, int]:
         )
         Subscriber.delete().where(Subscriber.id == subscriber.id).execute()
         audit.record(actor, "subscriber.erase", None, f"{sum(removed.values())} rows")
-    wipe_wal()
-    return removed
+    wiped = wipe_wal()
+    if not wiped:
+        log.error("Subscriber %d erased, but %s", subscriber.id, WAL_BUSY)
+    return removed, wiped
 
 
 def _iso(moment) -> str | None:

@@ -282,6 +282,13 @@ def check_sqlite_version(version: tuple[int, ...]) -> None:
 PERSONAL_TABLES = ("subscriber", "payment", "bot_state")  # where ciphertext and chat state live
 
 
+# What wipe_wal's False means, for the operator.
+WAL_BUSY = (
+    "a reader kept the SQLite WAL busy: the -wal file still holds old pages of the erased "
+    "rows until the next wipe (`python cli.py purge` runs one)"
+)
+
+
 def wipe_wal() -> bool:
     """Make erased or re-encrypted data leave the database files.
 
