@@ -20,7 +20,7 @@ from lpse_crawler.people.contact import InvalidContact
 from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, update_personal
-from lpse_crawler.people.plans import PLANS, TRIAL_DAYS, plan_of
+from lpse_crawler.people.plans import PAID, PLANS, TRIAL_DAYS, plan_of
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.store.database import WIB, utcnow, wib_start_of, write_transaction
 
@@ -246,14 +246,18 @@ class AccountCommands(Bot):
         self.reply(message.chat.id, texts.UBAHDATA_DONE)
 
     def hapusakun(self, message) -> None:
-        if self.subscriber(message) is None:
+        if (subscriber := self.subscriber(message)) is None:
             return
+        text = texts.HAPUSAKUN_CONFIRM
+        if subscriber.plan in PAID and subscriber.plan_expires_at and subscriber.plan_expires_at > utcnow():
+            until = subscriber.plan_expires_at.astimezone(WIB)
+            text += texts.HAPUSAKUN_PAID.format(label=PLANS[subscriber.plan].label, until=until)
         keyboard = types.InlineKeyboardMarkup()
         keyboard.add(
             types.InlineKeyboardButton(texts.HAPUSAKUN_YES, callback_data="acct:delete"),
             types.InlineKeyboardButton(texts.HAPUSAKUN_NO, callback_data="acct:keep"),
         )
-        self.reply(message.chat.id, texts.HAPUSAKUN_CONFIRM, reply_markup=keyboard)
+        self.reply(message.chat.id, text, reply_markup=keyboard)
 
     def account_button(self, call, choice: str) -> None:
         chat_id = call.message.chat.id

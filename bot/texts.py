@@ -158,6 +158,10 @@ HAPUSAKUN_CONFIRM = (
     "Hapus akun akan menghapus <b>semua</b> data Anda (nama, kontak, filter, riwayat notifikasi). "
     "Tidak bisa dibatalkan. Lanjutkan?"
 )
+HAPUSAKUN_PAID = (
+    "\n\n<b>Perhatian:</b> paket {label} Anda yang sudah dibayar (sampai {until:%d-%m-%Y}) ikut hangus "
+    "dan tidak bisa dipindahkan ke akun baru."
+)
 HAPUSAKUN_YES, HAPUSAKUN_NO = "Ya, hapus semua", "Batal"
 HAPUSAKUN_DONE = "Akun dan semua data Anda telah dihapus. Terima kasih telah memakai Pantau LPSE."
 CANCELLED = "Dibatalkan."

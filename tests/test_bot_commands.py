@@ -12,7 +12,7 @@ from lpse_crawler.outbox import Notification
 from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.models import BotState, Filter, Subscriber
 from lpse_crawler.people.personal_data import find_subscriber, personal_data
-from lpse_crawler.store.database import utcnow
+from lpse_crawler.store.database import WIB, utcnow
 from tests.conftest import TOKEN
 
 USER, OTHER, ADMIN = 501, 502, 900
@@ -201,8 +201,15 @@ def test_hapusakun_needs_confirmation_then_erases(chat, telegram, member):
     chat.say(USER, "/filter obat")
     chat.say(USER, "/filter")  # a filter half-built with buttons: conversation state is kept
     assert BotState.select().count() == 1
-    assert "Tidak bisa dibatalkan" in chat.say(USER, "/hapusakun")
+    confirm = chat.say(USER, "/hapusakun")
+    assert "Tidak bisa dibatalkan" in confirm and "hangus" not in confirm  # a trial: nothing paid
     assert "Dibatalkan" in chat.press(USER, "acct:keep")
+    Subscriber.update(plan="pro", plan_expires_at=utcnow() + timedelta(days=40)).execute()
+    until = Subscriber.get().plan_expires_at.astimezone(WIB)
+    assert f"paket Pro Anda yang sudah dibayar (sampai {until:%d-%m-%Y}) ikut hangus" in chat.say(
+        USER, "/hapusakun"
+    )
+    chat.press(USER, "acct:keep")
     assert Subscriber.select().count() == 1
     chat.say(USER, "/hapusakun")
     assert "telah dihapus" in chat.press(USER, "acct:delete")

@@ -3,10 +3,13 @@ through the real SDK); the poller records what the gateway says is paid, once, a
 list's amount, and sends the receipt and the faktur through the Telegram emulator."""
 
 import io
+import json
 import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
+import jsonschema
 import pypdf
 import pytest
 from peewee import IntegrityError
@@ -17,10 +20,12 @@ from lpse_crawler.people.checkouts import Checkout, apply_answer
 from lpse_crawler.people.gateway import XenditGateway
 from lpse_crawler.people.models import Payment, Subscriber
 from lpse_crawler.people.plans import paid_until, period_end
+from lpse_crawler.people.privacy import export_subscriber
 from lpse_crawler.store.database import WIB, utcnow, write_transaction
 from tests.gateway_emulator import KEY, GatewayEmulator
 
 USER, ADMIN = 501, 900
+SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "export.schema.json").read_text())
 
 
 @pytest.fixture
@@ -198,7 +203,7 @@ def test_an_unpaid_link_is_closed_and_the_user_may_try_again(
 
 
 def test_a_wrong_paid_amount_changes_no_plan_and_is_shown_to_operators(
-    chat, telegram, gateway, member, poller
+    chat, telegram, gateway, member, poller, keyring
 ):
     checkout = open_link(chat, telegram)
     gateway.set_status(checkout.gateway_id, "PAID", paid_amount=49_000)
@@ -208,6 +213,10 @@ def test_a_wrong_paid_amount_changes_no_plan_and_is_shown_to_operators(
     assert row.status == "rejected" and "paid 49000" in row.problem and "147000" in row.problem
     assert re.search(rf"perlu diperiksa.*#{checkout.id}.*49000", telegram.texts_to(ADMIN)[-1])
     assert "sedang kami periksa" in telegram.texts_to(USER)[-1]
+    document = export_subscriber(keyring, Subscriber.get_by_id(member.id))  # /datasaya shows it too
+    jsonschema.validate(document, SCHEMA)
+    ((shown),) = document["checkouts"]
+    assert (shown["status"], shown["amount"], shown["problem"]) == ("rejected", 147_000, row.problem)
 
 
 def test_a_rejected_payment_reaches_the_user_though_an_admin_blocked_the_bot(

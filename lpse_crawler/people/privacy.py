@@ -7,6 +7,7 @@ from peewee import JOIN
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people import audit
 from lpse_crawler.people.audit import Audit
+from lpse_crawler.people.checkouts import Checkout
 from lpse_crawler.people.crypto import Keyring
 from lpse_crawler.people.delivery import clock
 from lpse_crawler.people.follows import Follow, FollowReminder, forget_unfollowed
@@ -17,7 +18,7 @@ from lpse_crawler.store.models import Tender
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 4  # 2: followed packages; 3: zone, quiet hours, digest hours; 4: trial_until
+EXPORT_VERSION = 4  # 2: followed packages; 3: zone, quiet hours, digest hours; 4: trial_until, checkouts
 
 
 def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
@@ -93,6 +94,19 @@ def export_subscriber(keyring: Keyring, subscriber: Subscriber) -> dict:
                 "paid_at": _iso(p.paid_at),
             }
             for p in subscriber.payments.order_by(Payment.id)
+        ],
+        "checkouts": [
+            {
+                "plan": c.plan,
+                "months": c.months,
+                "amount": c.amount,
+                "gateway": c.gateway,
+                "status": c.status,
+                "problem": c.problem,
+                "opened_at": _iso(c.created_at),
+                "expires_at": _iso(c.expires_at),
+            }
+            for c in Checkout.select().where(Checkout.subscriber == subscriber).order_by(Checkout.id)
         ],
         "audit": [
             {"at": _iso(a.created_at), "actor": a.actor, "action": a.action, "detail": a.detail}
