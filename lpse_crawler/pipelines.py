@@ -157,7 +157,8 @@ class StorePipeline(CrawlerPipeline):
 class WatchPipeline(CrawlerPipeline):
     """A followed package read again (spiders/watching.py): store what it showed, in one
     transaction that marks it for its followers when something changed; or, when it could
-    not be read, when to try again."""
+    not be read, when to try again. What the site showed that cannot be read is the
+    instance's failure (`watch`, exit 3), never a storage one."""
 
     def handle(self, item):
         if isinstance(item, WatchFailed):
@@ -165,11 +166,19 @@ class WatchPipeline(CrawlerPipeline):
             raise DropItem(f"watch of package {item.tender_id} failed: {item.error}", log_level="DEBUG")
         if not isinstance(item, WatchedPackage):
             return item
-        read = watched.read_of(
-            item.tahap, item.badges, item.schedule, item.winners, item.contracts, item.timezone
-        )
+        try:
+            read = watched.read_of(
+                item.tahap, item.badges, item.schedule, item.winners, item.contracts, item.timezone
+            )
+        except MalformedPage as exc:  # what the site showed does not add up: read again later
+            self.crawler.spider.fail_instance(item.instance, f"watching package {item.kode}: {exc}", "watch")
+            watched.postpone(item.tender_id)
+            raise DropItem(f"watch of package {item.tender_id} failed: {exc}", log_level="DEBUG") from exc
         if watched.store_read(item.tender_id, read, item.timezone):
             item.to_tell = [item.tender_id]
+        if read.unread:  # the site's failure, not ours: stored and told, and the instance's health says so
+            error = f"watching package {item.kode}: jadwal: {read.unread}"
+            self.crawler.spider.fail_instance(item.instance, error, "watch")
         self.crawler.stats.inc_value("lpse/watched")
         return item
 

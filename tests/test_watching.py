@@ -18,6 +18,7 @@ from lpse_crawler.store.database import database, utcnow
 from lpse_crawler.store.models import Instance, Tender
 from lpse_crawler.store.schema import open_database
 from lpse_crawler.store.tenders import upsert_tender
+from lpse_crawler.tanggal import MONTHS
 from tests.conftest import run_crawl
 from tests.spse_replay import SpseReplayServer
 from tests.spse_replay.server import Fault
@@ -228,6 +229,34 @@ def test_a_read_that_fails_is_the_instance_s_failure_and_is_tried_again_later(se
     run = run_crawl(server.base_url, database_url, INSTANCES)
     assert run.returncode == 0 and "(2 reading followed packages)" in run.log
     assert Tender.get_by_id(tender.id).watch_due_at > utcnow()
+
+
+@pytest.mark.slow
+def test_a_deadline_that_does_not_parse_is_the_site_s_failure_and_the_move_is_still_told(
+    server, database_url
+):
+    (package,) = server.dataset.publish("jakarta", "tender", 1)
+    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
+    open_database(database_url)
+    follower = create_subscriber(KEYRING, chat_id=601, name="Pelanggan")
+    tender = Tender.get(Tender.kode == package.kode)
+    follows.follow(follower, tender.id, utcnow())
+    # SYNTHETIC: the deadline moves, written with a zone the jadwal never shows (spse.md §9)
+    moved = package.deadline + timedelta(days=7)
+    text = f"{moved.day} {MONTHS[moved.month - 1]} {moved.year} 15:00 WIB"
+    server.dataset.packages[("tender", package.kode)].deadline_text = text
+    falls_due(package.kode)
+    run = run_crawl(server.base_url, database_url, INSTANCES)
+    assert run.returncode == 3, run.log  # the instance's failure, not the database's (4)
+    assert f"watching package {package.kode}: jadwal: bid deadline: not an Indonesian date" in run.log
+    assert "storage: " not in run.log
+    (told,) = changes_to(follower.id)
+    assert "Jadwal <b>Upload Dokumen Penawaran</b> berubah: sampai " in told and f"→ {text}" in told
+    stored = Tender.get_by_id(tender.id)
+    assert stored.deadline is None and stored.watch_due_at > utcnow()  # not read again on every run
+    run = run_crawl(server.base_url, database_url, INSTANCES)
+    assert run.returncode == 0 and "(0 reading followed packages)" in run.log
+    assert len(changes_to(follower.id)) == 1
 
 
 def test_a_read_keeps_what_it_did_not_read_and_marks_only_a_followed_package(database):

@@ -9,6 +9,7 @@ from peewee import fn
 
 from lpse_crawler.following.changes import contracts_of, winners_of
 from lpse_crawler.following.watching import WATCH_MAX, next_read, requests_of, result_tabs
+from lpse_crawler.spse.errors import MalformedPage
 from lpse_crawler.spse.normalise import bid_deadline
 from lpse_crawler.spse.stages import CANCELLED_STAGES, FAILED_STAGES, canonical_stage
 from lpse_crawler.store.database import utcnow, write_transaction
@@ -27,7 +28,8 @@ class Due:
 
 @dataclass(frozen=True)
 class Read:
-    """What one watch read, typed; `winners` and `contract` are None when not read."""
+    """What one watch read, typed; `winners` and `contract` are None when not read;
+    `unread`: why the bid deadline could not be read (the rest of the read still counts)."""
 
     tahap: str | None
     ulang: bool
@@ -37,21 +39,29 @@ class Read:
     deadline: datetime | None
     winners: list[list] | None  # [[nama, harga]]
     contract: list[list] | None  # [[nama, nilai kontrak]]
+    unread: str | None = None
 
 
 def read_of(tahap, badges, schedule, winners, contracts, zone: str) -> Read:
     """A watch's pages (pages.ScheduleRow, results.Winner and Contract rows) typed as the
-    store keeps them; badges are read as the listing's are (spse/normalise.py)."""
+    store keeps them; badges are read as the listing's are (spse/normalise.py). A bid
+    deadline the date parser refuses is no deadline, and says why in `unread`: the jadwal
+    rows keep the site's text, so the rest of the read is stored and told all the same."""
     labels = [label.lower() for label in badges]
+    try:
+        deadline, unread = bid_deadline(schedule, zone), None
+    except MalformedPage as exc:
+        deadline, unread = None, f"bid deadline: {exc}"
     return Read(
         tahap=canonical_stage(tahap) or None,
         ulang=any("ulang" in label for label in labels),
         batal=any("batal" in label for label in labels),
         gagal=any("gagal" in label for label in labels),
         jadwal=[[row.tahap, row.mulai, row.sampai] for row in schedule],
-        deadline=bid_deadline(schedule, zone),
+        deadline=deadline,
         winners=None if winners is None else [list(party) for party in winners_of(winners)],
         contract=None if contracts is None else [list(party) for party in contracts_of(contracts)],
+        unread=unread,
     )
 
 
@@ -140,7 +150,8 @@ def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = Non
             "batal": tender.batal or read.batal or tahap in CANCELLED_STAGES,
             "gagal": tender.gagal or read.gagal or tahap in FAILED_STAGES,
             "jadwal": read.jadwal or tender.jadwal,
-            "deadline": read.deadline or tender.deadline,
+            # a deadline the site moved to text that does not parse is no longer known
+            "deadline": None if read.unread else read.deadline or tender.deadline,
             "hasil": hasil or None,
         }
         changed = any(getattr(tender, name) != value for name, value in values.items())

@@ -63,6 +63,7 @@ class Package:
     instances: set[str] = field(default_factory=set)
     winners: list[tuple[str, int]] = field(default_factory=list)  # (name, price) on the winner tab
     contracts: list[tuple[str, int]] = field(default_factory=list)  # (name, nilai) on the contract tab
+    deadline_text: str | None = None  # the jadwal writes the deadline so instead (a date it mangled)
 
     @property
     def kode(self) -> str:

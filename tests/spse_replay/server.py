@@ -300,7 +300,7 @@ def render_schedule(slug: str, p: Package) -> str:
         nama=html.escape(p.cells[1].split("<span")[0].strip()),
         first_stage="Pengumuman Pascakualifikasi" if p.kind == "tender" else "Undangan",
         start=id_date(start, True),
-        deadline=id_date(p.deadline, True),
+        deadline=p.deadline_text or id_date(p.deadline, True),
         after=id_date(p.deadline.replace(minute=59), True),
     )
 
