@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lpse_crawler.following.watched import Read, due, requests_due, store_read
+from lpse_crawler.following.watched import Read, due, postpone, requests_due, store_read
 from lpse_crawler.following.watching import WATCH_MAX, WATCH_MIN, contracted, next_watch, result_tabs
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people import follows
@@ -276,3 +276,24 @@ def test_a_read_keeps_what_it_did_not_read_and_marks_only_a_followed_package(dat
     assert stored.hasil == {"winners": [["PT Satu", 5_000]], "contract": [["PT Satu", 4_900]]}
     assert stored.batal and stored.follow_pending and stored.watch_due_at is None  # ended: no more reads
     assert store_read(tender.id, replace(batal, batal=False), "Asia/Jakarta") is False  # a badge stays
+
+
+def test_a_package_whose_reads_keep_failing_is_no_longer_read_once_its_dates_are_long_past(database):
+    sync_registry(load_registry())
+    old = [["Upload Dokumen Penawaran", "1 Agustus 2025 08:00", "10 Agustus 2025 15:00"]]
+    recent = [["Upload Dokumen Penawaran", "1 Februari 2026 08:00", "10 Februari 2026 15:00"]]
+    follower = create_subscriber(KEYRING, chat_id=601, name="Pelanggan")
+    ids = []
+    for n, jadwal in enumerate((old, recent)):
+        upsert_tender(replace(ITEM, kode=f"{ITEM.kode[:-4]}{n}000", jadwal=jadwal))
+        tender = Tender.get(Tender.kode == f"{ITEM.kode[:-4]}{n}000")
+        follows.follow(follower, tender.id, NOW - timedelta(days=200))
+        Tender.update(watch_due_at=NOW).where(Tender.id == tender.id).execute()
+        ids.append(tender.id)
+    # The announcement of both is withdrawn (404): every read fails.
+    for tender_id in ids:
+        postpone(tender_id, NOW)
+    withdrawn, recently_closed = (Tender.get_by_id(i).watch_due_at for i in ids)
+    assert withdrawn is None  # its last date 200 days back: watching is over, as a read would say
+    assert recently_closed == NOW + WATCH_MAX  # within 60 days of its last date: tried again
+    assert [d.tender_id for d in due(NOW + timedelta(days=1), None, set(), 10, 10)] == [ids[1]]

@@ -121,12 +121,24 @@ def requests_due(now: datetime) -> float:
 
 
 def postpone(tender_id: int, now: datetime | None = None) -> None:
-    """A read that failed: the package is read again WATCH_MAX later, if it is still watched."""
-    later = (now or utcnow()) + WATCH_MAX
+    """A read that failed: the package is read again WATCH_MAX later, if it is still watched,
+    unless what is stored of it says watching is over (next_read: its last date long past),
+    as a withdrawn package's pages fail for good and would be read forever."""
+    now = now or utcnow()
     with write_transaction():
-        Tender.update(watch_due_at=later).where(
-            Tender.id == tender_id, Tender.watch_due_at.is_null(False)
-        ).execute()
+        tender = (
+            Tender.select(Tender, Instance.timezone)
+            .join(Instance)
+            .where(Tender.id == tender_id, Tender.watch_due_at.is_null(False))
+            .objects()
+            .first()
+        )
+        if tender is None:
+            return  # deleted, or no longer watched, meanwhile
+        ended = tender.batal or tender.gagal
+        later = next_read(tender.jadwal, tender.timezone, ended, tender.hasil, tender.first_seen_at, now)
+        due_at = None if later is None else now + WATCH_MAX
+        Tender.update(watch_due_at=due_at).where(Tender.id == tender_id).execute()
 
 
 def store_read(tender_id: int, read: Read, zone: str, now: datetime | None = None) -> bool:

@@ -7,8 +7,9 @@ run, at most LPSE_MAX_WATCHES per run and WATCH_BATCH per instance at a time. Th
 requests go through the same host budget as every other, and count in the instance's
 health (`watch` column) and the crawl's stats (`lpse/watch_requests`). A failed watch is
 recorded as the instance's failure (`watch`) and read again WATCH_MAX later (a withdrawn
-package costs two failed reads a day, not one a run); after a request to an instance
-fails, its other watches wait for the next run.
+package costs two failed reads a day, not one a run, and none once watching it would be
+over by its stored dates); after a request to an instance fails, its other watches wait
+for the next run.
 """
 
 from scrapy.http import Request, Response
