@@ -5,6 +5,8 @@
   the row 'sending' until the lease passes, then it is queued again (as Telegram claims are);
 - 4xx replies and dropped connections: retried with exponential backoff, then dead;
 - 5xx replies (recipient or message refused): dead with the reply, redacted;
+- a refused sender address (MAIL FROM, any reply): the notice is given back untried and the
+  run stops, since no notice can go until SMTP_FROM or the account is fixed;
 - the address is decrypted only to send; logs and stored errors never hold it.
 """
 
@@ -99,6 +101,7 @@ class Tally:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    sender_refused: str | None = None  # the server's reply to MAIL FROM: the run stopped
 
     @property
     def failed(self) -> int:
@@ -114,7 +117,7 @@ class EmailSender:
 
     def drain(self, progress: Callable[[Tally], None] = lambda tally: None) -> Tally:
         """Send every due email notice; stops early, the rest still queued, if the
-        connection drops."""
+        connection drops or the server refuses the sender address."""
         while claims := outbox.claim(1, channel=Channel.EMAIL):
             if not self.deliver(claims[0]):
                 break
@@ -122,7 +125,8 @@ class EmailSender:
         return self.tally
 
     def deliver(self, claim: Claim) -> bool:
-        """Send one claimed notice and mark it; False when the connection is lost."""
+        """Send one claimed notice and mark it; False when the connection is lost or the
+        sender refused."""
         notification = Notification.get_or_none(Notification.id == claim.notification_id)
         if notification is None:  # the subscriber was erased meanwhile
             return True
@@ -132,6 +136,8 @@ class EmailSender:
             return True
         try:
             self.smtp.send_message(compose(self.settings, claim.notification_id, address, notification.body))
+        except smtplib.SMTPSenderRefused as exc:  # before SMTPResponseException, its base
+            return self._sender_refused(claim, exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             return self._refused(claim, code, reply)
@@ -144,6 +150,14 @@ class EmailSender:
             outbox.mark_sent(claim.notification_id)
             self.tally.sent += 1
         return True
+
+    def _sender_refused(self, claim: Claim, code: int, reply: bytes | str) -> bool:
+        """Our From address refused: no fault of this notice, which goes back untried."""
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+        outbox.release([claim.notification_id])
+        self.tally.sender_refused = outbox.redact_error(f"{code} {text}")
+        log.error("The SMTP server refused the sender address: %s", self.tally.sender_refused)
+        return False
 
     def _refused(self, claim: Claim, code: int, reply: bytes | str) -> bool:
         """Dead on 5xx, retried otherwise; False when the server closed the session (421)."""

@@ -26,7 +26,14 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
-        self.rcpt_reply = self.data_reply = None  # e.g. "451 4.3.0 try later"
+        self.mail_reply = self.rcpt_reply = self.data_reply = None  # e.g. "451 4.3.0 try later"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
@@ -194,3 +201,20 @@ def test_a_closing_server_stops_the_run_and_the_rest_stays_queued(queued, smtp, 
     smtp.data_reply = "421 4.3.2 Service shutting down"
     assert "0 sent, 1 to retry later, 0 dead" in run("outbox", "send-email", code=2)
     assert [(n.status, n.attempts) for n in email_rows()] == [("queued", 1), ("queued", 0)]
+
+
+def test_a_refused_sender_address_stops_the_run_and_every_notice_stays_queued(queued, smtp):
+    ring = Keyring.parse(KEY)
+    for n in range(4):
+        create_subscriber(ring, 810 + n, email=f"orang{n}@contoh.id")
+    database.close()
+    run("broadcast", "--message-file", str(queued), "--channel", "email", "--yes")
+    smtp.mail_reply = "553 5.7.1 <noreply@pantaulpse.id>: Sender address rejected: not owned by user"
+    output = run("outbox", "send-email", code=1)
+    assert "email notices: 0 sent, 0 to retry later, 0 dead" in output
+    assert "Error: the SMTP server refused the sender address SMTP_FROM=" in output
+    assert "Sender address rejected: not owned by user" in output and "fix SMTP_FROM" in output
+    assert [(n.status, n.attempts) for n in email_rows()] == [("queued", 0)] * 5  # none tried
+    smtp.mail_reply = None  # SMTP_FROM fixed
+    assert "5 sent, 0 to retry later, 0 dead" in run("outbox", "send-email")
+    assert len(smtp.messages) == 5 and {n.status for n in email_rows()} == {"sent"}

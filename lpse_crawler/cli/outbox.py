@@ -126,8 +126,8 @@ def retry():
 @db_command
 def send_email():
     """Send the email notices that are due, as cron does every minute. Exit status: 0 all
-    sent (or none due), 1 could not start (settings, SMTP server unreachable), 2 some will be
-    retried later or are dead (see `outbox status`).
+    sent (or none due), 1 could not start or go on (settings, SMTP server unreachable, the
+    sender address refused), 2 some will be retried later or are dead (see `outbox status`).
 
     Example: python cli.py outbox send-email
     """
@@ -152,6 +152,12 @@ def send_email():
     with smtp:
         tally = EmailSender(smtp, settings, ring, config.get("SENDER_MAX_ATTEMPTS")).drain(_progress)
     click.echo(f"email notices: {tally.sent} sent, {tally.retried} to retry later, {tally.dead} dead")
+    if tally.sender_refused:
+        raise click.ClickException(
+            f"the SMTP server refused the sender address SMTP_FROM={settings.sender!r} "
+            f"({tally.sender_refused}): the other notices stay queued; fix SMTP_FROM or the "
+            "SMTP account, then run this again"
+        )
     if tally.failed:
         click.get_current_context().exit(2)
 
