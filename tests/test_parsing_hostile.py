@@ -3,6 +3,7 @@
 import html
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,8 @@ from lpse_crawler.spse.listing import (
     parse_listing_row,
 )
 from lpse_crawler.spse.pages import (
+    MAX_CELLS,
+    MAX_TABLE_DEPTH,
     check_not_error,
     extract_token,
     parse_announcement,
@@ -405,3 +408,61 @@ def test_pages_with_lone_surrogates_are_parsed():
     announcement = parse_announcement(page)
     assert announcement.get("nama paket") == "Paket ? A"
     assert announcement.kbli == ["71102"]
+
+
+# -- detail pages too big to be real (SYNTHETIC: each page below is made up) ------------------
+
+RECORDED = Path(__file__).parent / "files" / "recorded"
+JADWAL = (RECORDED / "nontender_jadwal_berubah_pontianak_10748199000.html").read_text(encoding="utf-8")
+PAGE = "<html><head><title>LPSE</title></head><body><div class='content'>{}</div></body></html>"
+
+
+def nested_labels(count: int) -> str:
+    """Label tables each inside the last label's value cell: every label's cell held the rest."""
+    cells = "".join(f"<table><tr><th class='bgwarning'>L{i}</th><td>{'kata ' * 50}" for i in range(count))
+    return PAGE.format(cells + "</td></tr></table>" * count)
+
+
+HOSTILE_DETAIL_PAGES = {
+    # 157 KB of these took 6.6 s; an 8 MiB page some 5 minutes of CPU, blocking the crawl
+    "nested-label-tables": nested_labels(600),
+    "nested-tables": PAGE.format(
+        "<table><tr><th>a</th></tr><tr><td>" * 1000 + "x" + "</td></tr></table>" * 1000
+    ),
+    "many-flat-tables": PAGE.format("<table><tr><th class='bgwarning'>L</th><td>x</td></tr></table>" * 2000),
+    "deep-few-tables": PAGE.format("<table><tr><td>" * (MAX_TABLE_DEPTH + 1) + "x"),
+    "many-cells": PAGE.format(
+        "<table><tr><th>Tahap</th><th>Mulai</th><th>Sampai</th></tr>"
+        + "<tr><td>a</td><td>b</td><td>c</td></tr>" * (MAX_CELLS // 3)
+        + "</table>"
+    ),
+}
+
+
+@pytest.mark.parametrize("page", HOSTILE_DETAIL_PAGES.values(), ids=HOSTILE_DETAIL_PAGES.keys())
+@pytest.mark.parametrize("parse", [parse_announcement, parse_schedule])
+def test_a_detail_page_far_bigger_than_any_real_one_is_refused(parse, page):
+    with pytest.raises(MalformedPage, match=r"page (holds more than|nests tables more than)"):
+        parse(page)
+
+
+REAL_PAGES = sorted(RECORDED.glob("*.htm*")) + [RECORDED.parent / "synthetic_tender_pemenang.html"]
+
+
+@pytest.mark.parametrize("path", REAL_PAGES, ids=lambda p: p.name)
+def test_every_recorded_page_is_within_the_caps(path):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    parse = parse_schedule if "jadwal" in path.name else parse_announcement
+    if "peserta" in path.name:  # the only tab without label cells or a jadwal
+        with pytest.raises(MalformedPage, match="no label cells"):
+            parse(text)
+    else:
+        assert parse(text)
+
+
+def test_a_jadwal_inside_layout_tables_within_the_caps_is_read_row_by_row():
+    table = JADWAL[JADWAL.index("<table") : JADWAL.rindex("</table>") + len("</table>")]
+    depth = MAX_TABLE_DEPTH - 1
+    wrapped = PAGE.format("<table><tr><td>" * depth + table + "</td></tr></table>" * depth)
+    rows = parse_schedule(JADWAL)
+    assert rows and parse_schedule(wrapped) == rows

@@ -15,9 +15,17 @@ ERROR_MARKERS = (
     "Akses Ditolak",
 )
 MIN_PAGE_BYTES = 200  # anything shorter is an error stub, never a real page
+# Real detail tabs hold at most 6 tables, 2 deep, and 70 cells (18 of them labels): far
+# beyond these caps a page is hostile. The parsers read each label's value cell and each
+# table's cells whole, so their work grows with the cells times the nesting: the caps keep
+# a page of any size to a fraction of a second.
+MAX_TABLES = 300
+MAX_TABLE_DEPTH = 10  # tables within tables
+MAX_CELLS = 5000  # td and th, labels among them
 _PAGE_TOKEN = re.compile(r"authenticityToken\s*=\s*['\"]([0-9A-Za-z]+)['\"]")
 _COOKIE_TOKEN = re.compile(r"___AT=([0-9A-Za-z]+)&")
 _VERSION = re.compile(r"SPSE v(\d+\.\d+u\d{8})")
+_OWN_ROWS = "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"  # a table's rows, not a nested table's
 _LABEL_CELLS = "//th[contains(@class,'bgwarning') or contains(@class,'bg-warning')]"
 # Syarat Kualifikasi: code tables (header row of th or td cells) and KBLI written in free text.
 _CODE_CELL = re.compile(r"\d{2,6}", re.ASCII)  # a cell holding one code (KBKI may have 6 digits)
@@ -85,7 +93,7 @@ class Announcement:
 def parse_announcement(page_html: str) -> Announcement:
     """Every `th.bgwarning` + following `td` pair of a detail tab (two pairs per row allowed)."""
     check_not_error(page_html)
-    page = page_selector(page_html)
+    page = bounded_page(page_html)
     labels = page.xpath(_LABEL_CELLS)
     if not labels:
         raise MalformedPage("detail page has no label cells (th.bgwarning)")
@@ -113,6 +121,19 @@ def parse_announcement(page_html: str) -> Announcement:
     result.badges = [b for b in result.badges if b]
     result.kbli, result.kbki = sorted(kbli), sorted(kbki)
     return result
+
+
+def bounded_page(page_html: str) -> Selector:
+    """The parsed page, refused (MalformedPage) when it holds far more tables, deeper nested,
+    or far more cells than any real detail tab."""
+    page = page_selector(page_html)
+    if float(page.xpath("count(//table)").get()) > MAX_TABLES:
+        raise MalformedPage(f"page holds more than {MAX_TABLES} tables")
+    if page.xpath(f"//table[count(ancestor::table) >= {MAX_TABLE_DEPTH}]"):
+        raise MalformedPage(f"page nests tables more than {MAX_TABLE_DEPTH} deep")
+    if float(page.xpath("count(//td | //th)").get()) > MAX_CELLS:
+        raise MalformedPage(f"page holds more than {MAX_CELLS} table cells")
+    return page
 
 
 def page_selector(page_html: str) -> Selector:
@@ -211,17 +232,18 @@ class ScheduleRow:
 def parse_schedule(page_html: str) -> list[ScheduleRow]:
     """Rows of the jadwal table, columns found by their header names."""
     check_not_error(page_html)
-    for table in page_selector(page_html).css("div.content table"):
-        header = [
-            squeeze(" ".join(th.xpath(".//text()").getall())).lower() for th in table.xpath(".//tr[th][1]/th")
-        ]
+    for table in bounded_page(page_html).css("div.content table"):
+        own = table.xpath(_OWN_ROWS)  # a nested table's rows are its own, read once
+        heading = next((tr for tr in own if tr.xpath("th")), None)
+        header = [_joined(th).lower() for th in heading.xpath("th")] if heading else []
         if not {"tahap", "mulai", "sampai"} <= set(header):
             continue
         col = {name: header.index(name) for name in ("tahap", "mulai", "sampai")}
         rows = []
-        for tr in table.xpath(".//tr[td]"):
-            cells = [squeeze(" ".join(td.xpath(".//text()").getall())) for td in tr.xpath("td")]
-            if len(cells) == len(header):
+        for tr in own:
+            tds = tr.xpath("td")
+            if len(tds) == len(header):
+                cells = [_joined(td) for td in tds]
                 rows.append(ScheduleRow(cells[col["tahap"]], cells[col["mulai"]], cells[col["sampai"]]))
         return rows
     raise MalformedPage("schedule page has no table with Tahap/Mulai/Sampai")

@@ -8,7 +8,7 @@ from datetime import date
 from parsel import Selector
 
 from lpse_crawler.spse.errors import MalformedPage
-from lpse_crawler.spse.pages import check_not_error, page_selector, parse_announcement
+from lpse_crawler.spse.pages import bounded_page, check_not_error, parse_announcement
 from lpse_crawler.spse.values import parse_datetime, parse_money, squeeze
 
 # Result tabs per kind (spse.md §1.2, §6.5), relative to the instance base, `{kode}` filled in.
@@ -22,7 +22,6 @@ REALISASI_PATHS = {
     "darurat": "darurat/pengumumandaruratpemenang?id={kode}",
     "swakelola": "swakelola/pengumumanswakelolapelaksana/{kode}",
 }
-MAX_TABLES = 300  # a real result tab has at most a handful; beyond this the page is hostile
 PARTY_WORDS = r"pemenang|penyedia|pelaksana"  # in the header of the column naming the winner
 MONEY_COLUMNS = {"penawaran", "terkoreksi", "negosiasi", "kontrak", "pdn", "umk"}
 _OWN_ROWS = "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr"
@@ -139,7 +138,7 @@ def parse_contracts(page_html: str) -> list[Contract]:
 def parse_realisasi(page_html: str) -> Realisasi:
     """Totals and realisation rows (with their providers) of a pencatatan/darurat/swakelola tab."""
     fields = parse_announcement(page_html)  # checks for error pages; label cells are required
-    page = _bounded(page_html)
+    page = bounded_page(page_html)
     table = next((t for t in page.xpath("//table") if _realisasi_header(t) is not None), None)
     if table is None:
         raise MalformedPage("page has no Realisasi table (Jenis/Nilai/Tanggal Realisasi)")
@@ -191,7 +190,7 @@ def column_of(header: str) -> str | None:
 def _result_rows(page_html: str, contract: bool) -> list[dict[str, str]]:
     """Named cells of each data row of the winner (or contract) tables of a result tab."""
     check_not_error(page_html)
-    page = _bounded(page_html)
+    page = bounded_page(page_html)
     found, rows = False, []
     for table in page.xpath("//table"):
         head = _header(table)
@@ -280,14 +279,6 @@ def _providers(table: Selector) -> list[Penyedia]:
             rows = _data_rows(table, at, columns)
             return [Penyedia(r["nama"], r.get("npwp"), r.get("alamat")) for r in rows]
     return []
-
-
-def _bounded(page_html: str) -> Selector:
-    """The parsed page, refused when it holds far more tables than any result tab."""
-    page = page_selector(page_html)
-    if float(page.xpath("count(//table)").get()) > MAX_TABLES:
-        raise MalformedPage(f"page holds more than {MAX_TABLES} tables")
-    return page
 
 
 def _money(row: dict[str, str], name: str) -> int | None:
