@@ -238,6 +238,25 @@ def test_keys_are_the_same_for_the_same_change_and_differ_otherwise():
     assert len(set(flags)) == 3
 
 
+def test_a_stage_or_date_reached_again_from_elsewhere_or_in_a_re_run_has_another_key():
+    evaluated = dataclasses.replace(BASE, tahap="Evaluasi Penawaran")
+    awarded = dataclasses.replace(BASE, tahap="Pengumuman Pemenang", winners=(("PT A", 1_000),))
+    (first, winner) = changes(evaluated, awarded)
+    assert (first.kind, winner.kind) == ("stage_advanced", "winner")
+    (from_elsewhere,) = changes(BASE, dataclasses.replace(awarded, winners=()))
+    assert from_elsewhere.key != first.key  # Pascakualifikasi -> Pemenang, not Evaluasi -> Pemenang
+    # Re-evaluated (Evaluasi Ulang) and awarded again: the same steps, told again
+    again = changes(dataclasses.replace(evaluated, ulang=True), dataclasses.replace(awarded, ulang=True))
+    assert [c.kind for c in again] == ["stage_advanced", "winner"]
+    assert {c.key for c in again}.isdisjoint({first.key, winner.key})
+    later = moved(BASE, "Upload Dokumen Penawaran", at(3, 8), at(19, 15))
+    (out,), (back,) = changes(BASE, later), changes(later, BASE)
+    (out_again,) = changes(BASE, later)
+    assert out.key == out_again.key != back.key  # the same move once; the move back is another
+    (ulang,) = changes(BASE, dataclasses.replace(BASE, ulang=True))
+    assert ulang.key == Change("ulang", False, True).key  # the badge itself keeps its key
+
+
 def test_keys_are_pinned_because_the_outbox_stores_them():
     """A key computed on one release must come out the same on the next, or followers hear twice."""
     assert Change("batal", False, True).key == "batal:33e5b71fbdba3115ea1c"

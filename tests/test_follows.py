@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from bot.sender import Sender
+from lpse_crawler.following.watched import Read, store_read
 from lpse_crawler.items import TenderItem
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people import follows
@@ -311,3 +312,29 @@ def test_a_leftover_change_that_cannot_be_told_does_not_keep_the_others_untold(
     assert len(notices(follower.id)) == 1 and "Upload Dokumen Penawaran" in notices(follower.id)[0]
     assert Tender.get_by_id(first.id).follow_pending and not Tender.get_by_id(second.id).follow_pending
     assert crawler.stats.get_value("lpse/errors/storage") == 1
+
+
+def test_a_package_awarded_again_after_a_re_evaluation_is_told_again(chain, keyring):
+    (follower,) = people(keyring, 601)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    follows.follow(follower, tender.id, utcnow())
+
+    def watch(tahap: str, winners: list | None, badges: str = "") -> None:
+        ulang = "ulang" in badges.casefold()
+        if store_read(
+            tender.id, Read(tahap, ulang, False, False, JADWAL, None, winners, None), "Asia/Jakarta"
+        ):
+            follows.tell_followers(tender.id)
+
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])  # read again unchanged: nothing
+    watch("Evaluasi Penawaran", [], badges="Evaluasi Ulang")  # the award is withdrawn
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])  # and made again, to the same company
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])
+    awarded, reevaluated, again = notices(follower.id)
+    assert f"• Tahap berubah: {ITEM.tahap} → Pengumuman Pemenang\n" in awarded
+    assert (
+        "• Paket diulang (Ulang)\n• Tahap berubah: Pengumuman Pemenang → Evaluasi Penawaran\n" in reevaluated
+    )
+    assert "• Tahap berubah: Evaluasi Penawaran → Pengumuman Pemenang\n" in again
+    assert "• Pemenang: PT A, penawaran Rp 1.000.000\n" in awarded and "• Pemenang: PT A" in again

@@ -4,7 +4,7 @@ Telegram HTML message in Bahasa Indonesia."""
 import hashlib
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ Party = tuple[str, int | None]  # (name, amount in whole rupiah)
 # The kinds of change, in the order changes() reports them.
 KINDS = ("batal", "gagal", "ulang", "stage_advanced", "schedule_moved", "winner", "contract")
 KEY_DIGEST_CHARS = 20  # hex characters of the digest in Change.key
+KEYED_BY_OLD = ("stage_advanced", "schedule_moved")  # A -> B is another change than C -> B
 FLAG_TEXTS = {  # badge -> its line; also the order changes() reports badges in
     "batal": "Paket dibatalkan (Batal)",
     "gagal": "Paket dinyatakan gagal (Gagal)",
@@ -45,18 +46,27 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Change:
-    """One change: its kind (see KINDS), the value before and after, the stage it concerns."""
+    """One change: its kind (see KINDS), the value before and after, the stage it concerns,
+    and the package's round (1 once it is re-run: an Ulang badge, such as Evaluasi Ulang)."""
 
     kind: str
     old: object
     new: object
     stage: str | None = None
+    round: int = 0
 
     @property
     def key(self) -> str:
-        """`<kind>:<digest of stage and new value>`: the same for the same change on every crawl,
-        so the outbox tells each follower once."""
-        text = "\x1f".join((self.kind, _canonical(self.stage), _canonical(self.new)))
+        """`<kind>:<digest>` of the stage, the new value, the old one for a stage or jadwal
+        change, and the round: the same for the same change on every crawl, so the outbox
+        tells each follower once; a package that moves back and on again, or is awarded
+        again after a re-evaluation, is told again."""
+        parts = [self.kind, _canonical(self.stage), _canonical(self.new)]
+        if self.kind in KEYED_BY_OLD and self.old is not None:
+            parts.append(_canonical(self.old))
+        if self.round:
+            parts.append(f"round {self.round}")
+        text = "\x1f".join(parts)
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return f"{self.kind}:{digest[:KEY_DIGEST_CHARS]}"
 
@@ -104,6 +114,8 @@ def changes(old: Snapshot | None, new: Snapshot) -> list[Change]:
     found += _schedule_changes(old.schedule, new.schedule)
     found += _party_changes("winner", old.winners, new.winners)
     found += _party_changes("contract", old.contract, new.contract)
+    if new.ulang:  # a re-run: what happened in the first round may happen again, and is told
+        found = [c if c.kind in FLAG_TEXTS else replace(c, round=1) for c in found]
     unique: dict[str, Change] = {}
     for change in found:
         unique.setdefault(change.key, change)  # the same winner listed twice is one change
