@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from cli import cli
 from lpse_crawler.matching.saved_filters import save_filter
 from lpse_crawler.outbox import Notification
 from lpse_crawler.people.crypto import Keyring, generate_key
-from lpse_crawler.people.models import Subscriber
+from lpse_crawler.people.models import Filter, Payment, Subscriber
 from lpse_crawler.people.personal_data import create_subscriber
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import database
@@ -32,6 +33,14 @@ from tests.test_sender import ITEM
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 KEY = generate_key("pg")
+PAYMENT = {
+    "invoice_no": "INV-2026-0001",
+    "amount": 49_000,
+    "method": "transfer",
+    "plan": "basic",
+    "period_start": date(2026, 1, 1),
+    "period_end": date(2026, 1, 31),
+}
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +266,36 @@ def test_db_copy_moves_an_sqlite_installation_to_postgres(pg_url, tmp_path):
     open_database(pg_url)
     newcomer = create_subscriber(Keyring.parse(KEY), chat_id=778, name="Budi")  # sequences moved on
     assert newcomer.id > person.id
+
+
+def test_db_copy_never_gives_a_deleted_rows_id_again_either_way(pg_url, tmp_path):
+    sqlite_url = f"sqlite:///{tmp_path / 'old.db'}"
+    run_cli(sqlite_url, "db", "init")
+    for chat in ("1", "2", "3"):
+        run_cli(sqlite_url, "users", "add", "--chat-id", chat)
+    run_cli(sqlite_url, "users", "delete", "3", "--yes")  # the counter says 3, the rows 2
+    open_database(sqlite_url)
+    person = Subscriber.get_by_id(1)
+    kept = save_filter(person, "Obat", "obat")
+    upsert_tender(ITEM)
+    # filter 7 was deleted before ids were kept (migration 10): only an alert remembers it
+    Notification.create(subscriber=person, tender=Tender.get(), filter_ids=[kept.id, 7])
+    Payment.create(**PAYMENT).delete_instance()  # a table left empty that once held id 1
+    database.close()
+    run_cli(pg_url, "db", "copy", sqlite_url)
+    assert "added subscriber 4" in run_cli(pg_url, "users", "add", "--chat-id", "999", "--name", "New Person")
+    open_database(pg_url)
+    for row in (save_filter(Subscriber.get_by_id(1), "Jalan", "jalan"), Payment.create(**PAYMENT)):
+        assert row.id == {Filter: 8, Payment: 2}[type(row)]
+        row.delete_instance()
+    run_cli(pg_url, "users", "delete", "4", "--yes")
+    back = f"sqlite:///{tmp_path / 'back.db'}"  # and back again: PostgreSQL's sequences kept too
+    run_cli(back, "db", "init")
+    run_cli(back, "db", "copy", pg_url)
+    assert "added subscriber 5" in run_cli(back, "users", "add", "--chat-id", "1000")
+    open_database(back)
+    assert save_filter(Subscriber.get_by_id(1), "Beton", "beton").id == 9
+    assert Payment.create(**PAYMENT).id == 3
 
 
 def test_two_crawl_processes_at_once_split_the_fleet(pg, pg_url):
