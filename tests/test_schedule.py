@@ -1,6 +1,8 @@
 """The crawl schedule: when each listing is checked (policy.py), kept in the database
 (store/listing_schedule.py), and followed by real scheduled crawls against the replay server."""
 
+import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -296,3 +298,53 @@ def test_the_operator_can_check_every_listing_due_or_not(fleet, database_url):
     assert spent == 0 and "Taking listings as they fall due for 0.1 minutes" in log
     spent, _ = cli_crawl("--every-listing")
     assert spent == len(ACTIVE) * 2 * 2  # one listing page each, due or not
+
+
+def living_parents() -> dict[int, int]:
+    """Every living process and its parent (from /proc; zombies left out)."""
+    parents = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    parents, found, more = living_parents(), set(), {pid}
+    while more:
+        more = {child for child, parent in parents.items() if parent in more} - found
+        found |= more
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_killing_the_cli_crawl_stops_the_crawl_itself(fleet, database_url, sig):
+    environment = crawl_environment(fleet.base_url, database_url)
+    process = subprocess.Popen(
+        [sys.executable, "cli.py", "crawl", "--minutes", "5"],
+        cwd=ROOT,
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    below: set[int] = set()
+    try:
+        for line in process.stderr:  # the crawl is running, waiting for listings to fall due
+            if "Taking listings as they fall due" in line:
+                break
+        below = descendants(process.pid)
+        process.send_signal(sig)
+        assert process.wait(timeout=60) == 5  # the README's "interrupted by a signal"
+        assert "Crawl result: interrupted before the end" in process.stderr.read()
+        assert not below & set(living_parents())  # nothing of it runs on outside cron's lock
+    finally:
+        for pid in below & set(living_parents()):
+            os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.wait()

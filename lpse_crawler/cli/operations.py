@@ -1,6 +1,6 @@
 """`crawl` and `purge`: running the crawl by hand, and retention."""
 
-import subprocess
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -46,7 +46,12 @@ def crawl(codes, minutes, every_listing):
     command += ["-a", f"instances={codes}"] if codes else []
     command += ["-s", f"LPSE_RUN_MINUTES={minutes:g}"] if minutes is not None else []
     command += ["-s", "LPSE_SCHEDULE=0"] if every_listing else []
-    raise SystemExit(subprocess.run(command, cwd=ROOT).returncode)
+    # The crawl takes this process's place (same pid, its exit status): a SIGTERM or SIGINT
+    # reaches it, and it never runs on outside cron's flock after this process is killed.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(ROOT)
+    os.execv(sys.executable, command)
 
 
 @click.command()
