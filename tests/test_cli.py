@@ -313,3 +313,20 @@ def test_purge_drops_old_closed_packages_and_their_sent_notifications(person):
     assert "would remove 1" in run("purge", "--days", "180", "--dry-run")
     assert "removed 1 packages and 1 notifications" in run("purge", "--days", "180")
     assert Tender.select().count() == 0 and Notification.select().count() == 0
+
+
+def test_purge_removes_more_packages_than_sqlite_binds_in_one_statement(person):
+    open_database()
+    Tender.update(deadline=utcnow() - timedelta(days=400)).execute()
+    Notification.update(status="sent").execute()
+    (row,) = Tender.select().dicts()
+    fields = [f for f in Tender._meta.sorted_fields if f.name != "id"]
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
+    marks = ", ".join([database.obj.param] * len(fields))
+    rows = [[f.db_value(str(n) if f.name == "kode" else row[f.name]) for f in fields] for n in range(40_000)]
+    with database.atomic():
+        database.cursor().executemany(f'INSERT INTO "tender" ({names}) VALUES ({marks})', rows)
+    database.close()
+    assert "would remove 40001 packages" in run("purge", "--dry-run")
+    assert "removed 40001 packages and 1 notifications" in run("purge")
+    assert Tender.select().count() == 0 and Notification.select().count() == 0

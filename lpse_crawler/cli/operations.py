@@ -21,6 +21,7 @@ from lpse_crawler.store.database import (
 from lpse_crawler.store.models import Tender
 
 ROOT = Path(__file__).resolve().parents[2]
+PURGE_CHUNK = 10_000  # ids bound in one statement
 
 
 @click.command()
@@ -83,9 +84,12 @@ def purge(days, dry_run):
     ids = [t.id for t in old]
     if dry_run:
         return click.echo(f"would remove {len(ids)} packages")
+    notes = removed = 0
     with write_transaction():
-        notes = Notification.delete().where(Notification.tender.in_(ids)).execute() if ids else 0
-        removed = Tender.delete().where(Tender.id.in_(ids)).execute() if ids else 0
+        for start in range(0, len(ids), PURGE_CHUNK):  # SQLite binds at most 32,766 values
+            chunk = ids[start : start + PURGE_CHUNK]
+            notes += Notification.delete().where(Notification.tender.in_(chunk)).execute()
+            removed += Tender.delete().where(Tender.id.in_(chunk)).execute()
         notices = (
             Notification.delete()
             .where(
