@@ -1,10 +1,11 @@
 """Crawl health: requests per instance, saved on each instance row; summary and exit status.
 
 Exit statuses of `scrapy crawl lpse` (and `python cli.py crawl`), for cron and scripts:
-0 every instance succeeded; 1 the crawl could not run at all (Scrapy's own); 3 instances
-failed (those with at least LPSE_FAIL_AFTER failures in a row: the summary names them);
-4 the crawl could not store what it read (database error, disk full: see the log; wins over
-3); 5 the crawl was interrupted (a signal) before it finished.
+0 every instance succeeded; 1 the crawl could not run at all (Scrapy's own, or an unknown
+instance code in `-a instances=`: scrapy_commands/crawl.py); 3 instances failed (those with
+at least LPSE_FAIL_AFTER failures in a row: the summary names them); 4 the crawl could not
+store what it read (database error, disk full: see the log; wins over 3); 5 the crawl was
+interrupted (a signal) before it finished.
 """
 
 import logging

@@ -105,6 +105,22 @@ def test_an_earlier_release_s_readable_database_is_made_private(env, database_pa
     assert modes == {"0o600"}
 
 
+def test_a_mistyped_instance_code_is_refused_before_the_crawl_starts(env):
+    output = one_line_error(cli_process("crawl", "--instances", "kemkes,kemkse", DATABASE_URL=env))
+    assert "unknown instance code(s): kemkse (did you mean kemkes?); nothing was crawled" in output
+    done = subprocess.run(  # `scrapy crawl` itself, as cron or Scrapyd may start it
+        [sys.executable, "-m", "scrapy", "crawl", "lpse", "-a", "instances=kemkse"],
+        cwd=ROOT,
+        env=os.environ | {"LPSE_BASE_URL": "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "Error: unknown instance code(s): kemkse (did you mean kemkes?)" in done.stderr
+    assert "Crawl result" not in done.stderr
+
+
 @pytest.mark.sqlite_only
 def test_an_older_schema_is_named_and_only_db_migrate_upgrades_it(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/old.db"

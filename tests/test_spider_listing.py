@@ -354,10 +354,16 @@ def test_an_instance_with_a_bad_base_url_fails_alone(db_path):
     assert crawler.stats.get_value("lpse/errors/config") == 1
 
 
-def test_an_unknown_instance_code_is_named_in_the_log_and_skipped(db_path, caplog):
-    requests = start_requests(make_crawler(db_path, instances="kemkes,atlantis", kinds="tender").spider)
-    assert [r.url for r in requests] == [f"{BASE}/lelang"]
-    assert "Unknown instance code(s), not crawled: atlantis" in caplog.text
+def test_an_unknown_instance_code_is_refused_before_anything_is_crawled(db_path):
+    message = r"unknown instance code\(s\): kemkse \(did you mean kemkes\?\), zzqq; nothing was crawled"
+    with pytest.raises(ValueError, match=message):
+        make_crawler(db_path, instances="kemkes,kemkse,zzqq", kinds="tender")
+
+
+def test_an_instance_an_operator_added_is_a_known_code(db_path):
+    make_crawler(db_path)
+    Instance.create(code="kabbaru", name="LPSE Kabupaten Baru", base_url=f"{BASE}/kabbaru")
+    assert make_crawler(db_path, instances="kabbaru").spider.instance_codes == ("kabbaru",)
 
 
 def test_an_unknown_kind_is_refused_with_the_known_ones(db_path):

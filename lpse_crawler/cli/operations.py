@@ -10,6 +10,7 @@ import click
 from lpse_crawler import config
 from lpse_crawler.cli.common import audited, db_command
 from lpse_crawler.outbox import Notification, Status
+from lpse_crawler.spse.registry import split_codes, unknown_codes_problem
 from lpse_crawler.store.database import (
     STORAGE_ERRORS,
     WAL_BUSY,
@@ -36,13 +37,19 @@ PURGE_CHUNK = 10_000  # ids bound in one statement
 )
 def crawl(codes, minutes, every_listing):
     """Run the same crawl cron runs: without --instances, the listings that are due by the
-    crawl schedule. Exit status 0 ok, 3 instances failing, 4 could not store, 5 interrupted
-    (see README).  Examples: python cli.py crawl --minutes 0;
+    crawl schedule. Exit status 0 ok, 1 could not run (an unknown instance code), 3 instances
+    failing, 4 could not store, 5 interrupted (see README).  Examples: python cli.py crawl --minutes 0;
     python cli.py crawl --instances kemkes,jakarta"""
     try:  # a typo in DATABASE_URL must not crawl into a new, empty database
-        connect_database(create=False, read_only=True).close()
+        db = connect_database(create=False, read_only=True)
+        try:  # nor a typo in a code crawl nothing and report OK
+            problem = unknown_codes_problem(split_codes(codes)) if codes else None
+        finally:
+            db.close()
     except (ValueError, *STORAGE_ERRORS) as exc:
         raise click.ClickException(str(exc).strip().splitlines()[0]) from exc
+    if problem:
+        raise click.ClickException(problem)
     command = [sys.executable, "-m", "scrapy", "crawl", "lpse"]
     command += ["-a", f"instances={codes}"] if codes else []
     command += ["-s", f"LPSE_RUN_MINUTES={minutes:g}"] if minutes is not None else []

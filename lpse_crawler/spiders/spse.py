@@ -41,7 +41,13 @@ from lpse_crawler.spse.pages import (
     parse_schedule,
     spse_version,
 )
-from lpse_crawler.spse.registry import base_url_problem, load_registry, sync_registry
+from lpse_crawler.spse.registry import (
+    base_url_problem,
+    load_registry,
+    split_codes,
+    sync_registry,
+    unknown_codes_problem,
+)
 from lpse_crawler.store import crawl_state, leases, tenders
 from lpse_crawler.store.crawl_state import InstanceHealth, Session
 from lpse_crawler.store.database import STORAGE_ERRORS
@@ -95,7 +101,7 @@ class SpseSpider(WatchMixin, scrapy.Spider):
     def __init__(self, instances: str = "", kinds: str = "tender,nontender", **kwargs):
         super().__init__(**kwargs)
         if instances:
-            self.instance_codes = tuple(c.strip() for c in instances.split(",") if c.strip())
+            self.instance_codes = split_codes(instances)
         names = [k.strip() for k in kinds.split(",") if k.strip()]
         unknown = [k for k in names if k not in LAYOUTS]
         if unknown:
@@ -108,6 +114,8 @@ class SpseSpider(WatchMixin, scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         open_database(crawler.settings.get("DATABASE_URL"))
         sync_registry(load_registry())
+        if spider.instance_codes and (problem := unknown_codes_problem(spider.instance_codes)):
+            raise ValueError(problem)  # `scrapy crawl` refuses it sooner (scrapy_commands/crawl.py)
         settings = crawler.settings
         years = [int(y) for y in settings.getlist("LPSE_YEARS")]
         kinds = [layout.kind for layout in spider.layouts]

@@ -1,6 +1,7 @@
 """The instance registry shipped with the project (instances.csv) and its DB table."""
 
 import csv
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -80,3 +81,25 @@ def sync_registry(records: list[InstanceRecord]) -> int:
                 row.agencies = list(record.agencies)
                 row.save()
     return added
+
+
+def split_codes(text: str) -> tuple[str, ...]:
+    """Instance codes as given on a command line: `kemkes, jakarta` -> ('kemkes', 'jakarta')."""
+    return tuple(c.strip() for c in text.split(",") if c.strip())
+
+
+def unknown_codes_problem(codes: tuple[str, ...]) -> str | None:
+    """Why `codes` cannot be crawled: those neither in the registry nor in the instance table
+    (the database must be open), each with the nearest known code; None when all are known."""
+    known = {record.code for record in load_registry()}
+    if set(codes) <= known:
+        return None
+    known |= {code for (code,) in Instance.select(Instance.code).tuples()}
+    unknown = [c for c in dict.fromkeys(codes) if c not in known]
+    if not unknown:
+        return None
+    named = ", ".join(
+        f"{c} (did you mean {near[0]}?)" if (near := difflib.get_close_matches(c, known, 1)) else c
+        for c in unknown
+    )
+    return f"unknown instance code(s): {named}; nothing was crawled (see `python cli.py instances list`)"
