@@ -85,6 +85,16 @@ def test_a_failed_job_is_mailed_with_its_reason_and_logged(cron):
     assert "crawl: start" in cron.log("crawl") and "crawl: exit 1" in cron.log("crawl")
 
 
+def test_a_failure_mail_quotes_this_run_and_never_an_older_one(cron, tmp_path):
+    (tmp_path / "log" / "crawl.log").write_text(
+        "Crawl result: 1 instance(s) failing: kemkes (exit 3)\nError: an old run's reason\n"
+    )
+    cron.env["PYTHON"] = "false"  # a crawl that dies without a word (killed, out of memory)
+    done = cron("crawl")
+    assert done.returncode == 1
+    assert done.stdout == f"crawl failed with exit status 1: see {tmp_path}/log/crawl.log\n"
+
+
 def test_backup_waits_for_the_lock_and_writes_a_private_copy(cron, tmp_path):
     subprocess.run([ROOT / ".venv/bin/python", ROOT / "cli.py", "db", "init"], env=cron.env, check=True)
     done = cron("backup")
