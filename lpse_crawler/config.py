@@ -11,6 +11,7 @@ does not set, so cron and systemd need no shell to read it.
 
 import difflib
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ class ConfigError(ValueError):
 class Variable:
     name: str
     default: str
-    kind: str  # 'text' | 'int' | 'number' | 'flag'
+    kind: str  # 'text' | 'int' | 'number' | 'flag' | 'years' (comma-separated, e.g. 2026,2027)
     meaning: str
 
 
@@ -45,7 +46,7 @@ VARIABLES = {
         Variable("PG_LOCK_TIMEOUT_MS", "10000", "int", "PostgreSQL: ms a statement waits for a lock"),
         # crawl
         Variable("LPSE_BASE_URL", "https://spse.inaproc.id", "text", "SPSE host; instances are paths"),
-        Variable("LPSE_YEARS", "", "text", "fiscal years polled (empty: this year and next)"),
+        Variable("LPSE_YEARS", "", "years", "fiscal years polled (empty: this year and next)"),
         Variable("LPSE_PAGE_SIZE", "100", "int", "rows per DataTables page"),
         Variable("LPSE_DETAIL_ATTEMPTS", "5", "int", "failures before a package is tried daily"),
         Variable("LPSE_MAX_PAGES", "50", "int", "listing pages per instance, kind, year and cycle"),
@@ -115,7 +116,17 @@ VARIABLES = {
         Variable("PAYMENT_LINK_HOURS", "24", "int", "hours a payment link stays open"),
     ]
 }
-_CONVERT = {"text": str, "int": int, "number": float}
+
+
+def _years(raw: str) -> str:
+    """'2026, 2027' -> '2026,2027'; ValueError unless every item is a 4-digit year."""
+    years = [year.strip() for year in raw.split(",")]
+    if not all(re.fullmatch(r"[0-9]{4}", year) for year in years):
+        raise ValueError(raw)
+    return ",".join(years)
+
+
+_CONVERT = {"text": str, "int": int, "number": float, "years": _years}
 _FLAG_WORDS = {
     "1": True,
     "true": True,
@@ -126,20 +137,27 @@ _FLAG_WORDS = {
     "no": False,
     "off": False,
 }
-_KIND_WORDS = {"int": "a whole number", "number": "a number", "flag": "1 or 0"}
+_KIND_WORDS = {
+    "int": "a whole number",
+    "number": "a number",
+    "flag": "1 or 0",
+    "years": "fiscal years such as 2026,2027",
+}
 
 
 def get(name: str, env: Mapping[str, str] | None = None):
     """The value of variable `name` from `env` (default: the process environment), typed."""
     variable = VARIABLES[name]
     raw = (os.environ if env is None else env).get(name, "").strip() or variable.default
+    if not raw:
+        return raw  # an empty default: the reader's own (LPSE_YEARS: this year and next)
     try:
         if variable.kind == "flag":
             return _FLAG_WORDS[raw.lower()]
         return _CONVERT[variable.kind](raw)
     except (KeyError, ValueError):
         raise ConfigError(
-            f"{name}={raw!r} is not {_KIND_WORDS[variable.kind]} (default {variable.default})"
+            f"{name}={raw!r} is not {_KIND_WORDS[variable.kind]} (default {variable.default or 'empty'})"
         ) from None
 
 

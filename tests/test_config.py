@@ -52,7 +52,14 @@ def test_values_are_typed_and_empty_means_the_default():
     assert config.get("LPSE_DOWNLOAD_DELAY", env) == 0.5
 
 
-BAD_VALUES = [("LPSE_PAGE_SIZE", "abc"), ("LPSE_BROWSER", "maybe"), ("SENDER_RATE", "cepat")]
+BAD_VALUES = [
+    ("LPSE_PAGE_SIZE", "abc"),
+    ("LPSE_BROWSER", "maybe"),
+    ("SENDER_RATE", "cepat"),
+    ("LPSE_YEARS", "2026,2O27"),
+    ("LPSE_YEARS", "2026,"),
+    ("LPSE_YEARS", "26"),
+]
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES)
@@ -74,3 +81,31 @@ def test_the_crawl_uses_the_bundled_public_suffix_list_offline(tmp_path):
         [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
     assert (done.stdout, done.stderr) == ("True False\n", "")
+
+
+def test_fiscal_years_are_checked_and_given_to_the_crawl_as_a_plain_list():
+    assert config.get("LPSE_YEARS", {"LPSE_YEARS": " 2026, 2027 "}) == "2026,2027"
+    assert config.get("LPSE_YEARS", {}) == ""  # the crawl's default: this year and next
+
+
+def test_a_mistyped_fiscal_year_stops_the_crawl_with_one_line(tmp_path):
+    (tmp_path / "empty.env").touch(mode=0o600)
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PANTAU_ENV_FILE": str(tmp_path / "empty.env"),
+    }
+    environment |= {"DATABASE_URL": f"sqlite:///{tmp_path}/pantau.db", "LPSE_YEARS": "2026,2O27"}
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "lpse"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: LPSE_YEARS='2026,2O27' is not fiscal years such as 2026,2027 (default empty)\n"
+    )
+    assert not (tmp_path / "pantau.db").exists()  # nothing started
