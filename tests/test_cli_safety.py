@@ -13,8 +13,9 @@ from lpse_crawler.people.keycheck import KeyCheck
 from lpse_crawler.people.models import Subscriber
 from lpse_crawler.people.personal_data import create_subscriber
 from lpse_crawler.store.database import connect_database, database
-from lpse_crawler.store.schema import LATEST, migrate
-from tests.conftest import ROOT
+from lpse_crawler.store.models import Instance
+from lpse_crawler.store.schema import LATEST, SchemaVersion, current_version, migrate, open_database
+from tests.conftest import ROOT, TOKEN
 from tests.test_cli import KEY, env, person, run  # noqa: F401  (fixtures)
 
 
@@ -119,6 +120,36 @@ def test_a_mistyped_instance_code_is_refused_before_the_crawl_starts(env):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "Error: unknown instance code(s): kemkse (did you mean kemkes?)" in done.stderr
     assert "Crawl result" not in done.stderr
+
+
+def test_a_database_from_a_newer_release_is_refused_by_every_process(env):
+    open_database()
+    SchemaVersion.create(version=LATEST + 1, name="from a newer release")
+    instances = Instance.select().count()
+    database.close()
+    newer = f"the database is at schema version {LATEST + 1}, newer than this release's {LATEST}: upgrade"
+    for args in (["db", "migrate"], ["db", "init"], ["db", "stats"], ["users", "list"]):
+        assert f"Error: {newer}" in run(*args, code=1), args
+    crawl = cli_process("crawl", "--minutes", "0", DATABASE_URL=env)
+    assert crawl.returncode == 1 and "Traceback" not in crawl.stderr, crawl.stderr[-2000:]
+    assert crawl.stderr.splitlines()[-1] == f"Error: {newer}"
+    bot = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DATABASE_URL": env,
+            "PANTAU_KEYS": KEY,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bot.returncode == 2 and bot.stderr.splitlines()[-1] == f"error: {newer}", bot.stderr[-2000:]
+    connect_database(env, create=False)
+    assert current_version(database.obj) == LATEST + 1 and Instance.select().count() == instances
+    database.close()
 
 
 @pytest.mark.sqlite_only

@@ -14,8 +14,8 @@ class Command(ScrapyCrawl):
     def run(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("name one spider, e.g. scrapy crawl lpse")
-        if problem := self._instances_problem(opts.spargs.get("instances", "")):
-            print(f"Error: {problem}", file=sys.stderr)  # a typo must not crawl nothing and say OK
+        if problem := self._problem(opts.spargs.get("instances", "")):
+            print(f"Error: {problem}", file=sys.stderr)  # one line, before anything is crawled
             self.exitcode = 1
             return
         crawler = self._create_crawler(args[0])
@@ -26,12 +26,15 @@ class Command(ScrapyCrawl):
         else:
             self.exitcode = getattr(crawler.spider, "exit_status", 1)
 
-    def _instances_problem(self, text: str) -> str | None:
-        """What is wrong with `-a instances=` (codes known to neither registry nor database)."""
-        if not (codes := split_codes(text)):
-            return None
-        open_database(self.settings.get("DATABASE_URL"))  # as the crawl would: it creates one
+    def _problem(self, instances: str) -> str | None:
+        """Why the crawl cannot start: a database it may not use (a newer release's schema,
+        a bad URL), or `-a instances=` codes known to neither registry nor database."""
         try:
-            return unknown_codes_problem(codes)
+            open_database(self.settings.get("DATABASE_URL"))  # as the spider does: creates one
+            codes = split_codes(instances)
+            return unknown_codes_problem(codes) if codes else None
+        except ValueError as exc:
+            return str(exc).strip().splitlines()[0]
         finally:
-            database.close()
+            if database.obj is not None:
+                database.close()

@@ -227,8 +227,11 @@ def current_version(db) -> int:
 
 def migrate(db, target: int = LATEST) -> list[int]:
     """Apply the missing migrations up to `target`, each in its own transaction; a database
-    already up to date is only read (no write lock)."""
-    if db.table_exists("schema_version") and current_version(db) >= target:
+    already up to date is only read (no write lock). A database from a newer release is
+    refused (SchemaOutOfDate): this one would write rows its schema does not expect."""
+    if db.table_exists("schema_version") and (version := current_version(db)) >= target:
+        if version > LATEST:
+            raise SchemaOutOfDate(_newer(version))
         return []
     applied = []
     with write_transaction():
@@ -271,7 +274,9 @@ def open_current(url: str | None = None, *, read_only: bool = False):
             "run `python cli.py db migrate`"
         )
     if version > LATEST:
-        raise SchemaOutOfDate(
-            f"the database is at schema version {version}, newer than this release's {LATEST}: upgrade"
-        )
+        raise SchemaOutOfDate(_newer(version))
     return db
+
+
+def _newer(version: int) -> str:
+    return f"the database is at schema version {version}, newer than this release's {LATEST}: upgrade"
