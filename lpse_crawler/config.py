@@ -188,8 +188,8 @@ def load_env_file(environ: dict | None = None) -> Path | None:
         if named:
             raise ConfigError(f"{ENV_FILE}={named}: no such file")
         return None
-    if path.stat().st_mode & stat.S_IROTH:
-        raise ConfigError(f"{path} is readable by every user on this machine: chmod o-rwx {path}")
+    if (mode := stat.S_IMODE(path.stat().st_mode)) & 0o077:  # as the key file (people/crypto.py)
+        raise ConfigError(f"{path} may be read or changed by other users (mode {mode:04o}): chmod 600 {path}")
     with path.open(encoding="utf-8") as stream:
         for binding in parse_stream(stream):
             where = f"{path}, line {binding.original.line}"

@@ -58,7 +58,9 @@ def test_the_cli_reads_its_env_file_and_the_environment_wins(tmp_path):
             "line 1: DATABSE_URL is not a Pantau LPSE setting (did you mean",
         ),
         ("RETENTION_DAYS=abc\n", 0o600, "RETENTION_DAYS='abc' is not a whole number"),
-        ("RETENTION_DAYS=30\n", 0o644, "is readable by every user on this machine: chmod o-rwx"),
+        ("RETENTION_DAYS=30\n", 0o644, "may be read or changed by other users (mode 0644): chmod 600"),
+        ("RETENTION_DAYS=30\n", 0o640, "may be read or changed by other users (mode 0640): chmod 600"),
+        ("RETENTION_DAYS=30\n", 0o620, "may be read or changed by other users (mode 0620): chmod 600"),
         ('SELLER_NAME="unterminated\n', 0o600, "line 1: cannot read"),
     ],
 )
