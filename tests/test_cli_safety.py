@@ -124,6 +124,19 @@ def test_a_mistyped_instance_code_is_refused_before_the_crawl_starts(env):
     assert "Crawl result" not in done.stderr
 
 
+def test_scrapy_crawl_with_postgresql_unreachable_is_one_line_exit_1():
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "lpse", "-s", "LPSE_RUN_MINUTES=0"],
+        cwd=ROOT,
+        env=os.environ | {"DATABASE_URL": "postgresql://pantau@127.0.0.1:9/pantau"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1].startswith("Error: connection failed")
+
+
 def test_a_database_from_a_newer_release_is_refused_by_every_process(env):
     open_database()
     SchemaVersion.create(version=LATEST + 1, name="from a newer release")

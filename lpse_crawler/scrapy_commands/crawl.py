@@ -6,7 +6,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
 from lpse_crawler.spse.registry import split_codes, unknown_codes_problem
-from lpse_crawler.store.database import database
+from lpse_crawler.store.database import STORAGE_ERRORS, database
 from lpse_crawler.store.schema import open_database
 
 
@@ -33,7 +33,7 @@ class Command(ScrapyCrawl):
             open_database(self.settings.get("DATABASE_URL"))  # as the spider does: creates one
             codes = split_codes(instances)
             return unknown_codes_problem(codes) if codes else None
-        except ValueError as exc:
+        except (ValueError, *STORAGE_ERRORS) as exc:  # e.g. PostgreSQL not reachable: one line too
             return str(exc).strip().splitlines()[0]
         finally:
             if database.obj is not None:
