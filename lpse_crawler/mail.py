@@ -5,8 +5,8 @@
   the row 'sending' until the lease passes, then it is queued again (as Telegram claims are);
 - 4xx replies and dropped connections: retried with exponential backoff, then dead;
 - 5xx replies (recipient or message refused): dead with the reply, redacted;
-- a refused sender address (MAIL FROM, any reply): the notice is given back untried and the
-  run stops, since no notice can go until SMTP_FROM or the account is fixed;
+- a refused sender address (MAIL FROM, a 5xx reply): the notice is given back untried and
+  the run stops, since no notice can go until SMTP_FROM or the account is fixed;
 - the address is decrypted only to send; logs and stored errors never hold it.
 """
 
@@ -137,7 +137,9 @@ class EmailSender:
         try:
             self.smtp.send_message(compose(self.settings, claim.notification_id, address, notification.body))
         except smtplib.SMTPSenderRefused as exc:  # before SMTPResponseException, its base
-            return self._sender_refused(claim, exc.smtp_code, exc.smtp_error)
+            if exc.smtp_code >= 500:
+                return self._sender_refused(claim, exc.smtp_code, exc.smtp_error)
+            return self._refused(claim, exc.smtp_code, exc.smtp_error)  # 4xx: try again later
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             return self._refused(claim, code, reply)

@@ -124,6 +124,20 @@ def test_users_add_update_plan_pause_resume(env):
     assert Subscriber.get().status == "active"
 
 
+def test_users_plan_keeps_a_trial_a_plan_was_bought_in(person):
+    trial_end = utcnow() + timedelta(days=9)
+    Subscriber.update(
+        plan="basic", plan_expires_at=trial_end + timedelta(days=31), trial_until=trial_end
+    ).execute()
+    database.close()
+    until = (trial_end + timedelta(days=60)).strftime("%Y-%m-%d")
+    assert "after the trial that goes on until" in run("users", "plan", "1", "basic", "--until", until)
+    assert Subscriber.get().trial_until == trial_end
+    assert json.loads(run("users", "show", "1", "--json"))["trial_until"].startswith(f"{trial_end:%Y-%m-%d}")
+    run("users", "plan", "1", "free")
+    assert Subscriber.get().trial_until is None
+
+
 def test_users_resume_queues_again_what_met_the_block(person):
     upsert_tender(replace(ITEM, kode="222000", url="https://lpse.test/222000"))
     Notification.update(status="dead", last_error="403: Forbidden: bot was blocked by the user").execute()

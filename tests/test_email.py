@@ -218,3 +218,11 @@ def test_a_refused_sender_address_stops_the_run_and_every_notice_stays_queued(qu
     smtp.mail_reply = None  # SMTP_FROM fixed
     assert "5 sent, 0 to retry later, 0 dead" in run("outbox", "send-email")
     assert len(smtp.messages) == 5 and {n.status for n in email_rows()} == {"sent"}
+
+
+def test_a_sender_address_put_off_for_now_is_retried_later(queued, smtp):
+    run("broadcast", "--message-file", str(queued), "--channel", "email", "--yes")
+    smtp.mail_reply = "451 4.7.1 Sender throttled, try again later"
+    output = run("outbox", "send-email", code=2)
+    assert "0 sent, 1 to retry later, 0 dead" in output and "SMTP_FROM" not in output
+    assert [(n.status, n.attempts) for n in email_rows()] == [("queued", 1)]

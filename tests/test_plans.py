@@ -92,6 +92,13 @@ def test_dasar_bought_during_the_trial_starts_when_the_trial_ends(subscriber, mo
     assert plan_of(bought, after) is PLANS["basic"]
     monkeypatch.setattr("lpse_crawler.matching.saved_filters.utcnow", lambda: after)
     assert load_index()[0].size == 5
+    upgrade = first_paid_day(bought.plan, bought.plan_expires_at, now, bought.trial_until)
+    assert upgrade == start  # Pro bought next, still during the trial: after it too
+    recorded = record_payment(subscriber.id, "pro", upgrade, 3, 447_000, "qris", "ref-2", now, KEYRING)
+    assert (
+        recorded.payment.period_start == start
+        and Subscriber.get_by_id(subscriber.id).trial_until == trial_end
+    )
 
 
 def test_usage_counts_have_no_subscriber_link(database):

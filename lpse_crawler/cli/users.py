@@ -20,7 +20,7 @@ from lpse_crawler.outbox import Notification, resume_one_by_one
 from lpse_crawler.people.follows import queue_deadline_reminders
 from lpse_crawler.people.models import Filter, Subscriber, SubscriberStatus
 from lpse_crawler.people.personal_data import create_subscriber, personal_data, update_personal
-from lpse_crawler.people.plans import PLANS, paid_until
+from lpse_crawler.people.plans import PAID, PLANS, paid_until
 from lpse_crawler.people.privacy import erase_subscriber, export_subscriber
 from lpse_crawler.people.reminders import queue_plan_reminders
 from lpse_crawler.spse.values import INT64_MAX, INT64_MIN
@@ -43,6 +43,7 @@ def row(subscriber: Subscriber, values: dict | None, reveal: bool) -> dict:
         "chat_id": subscriber.chat_id,
         "plan": subscriber.plan,
         "plan_expires_at": subscriber.plan_expires_at,
+        "trial_until": subscriber.trial_until,  # a trial going on before the plan (plans.plan_of)
         "status": subscriber.status,
         **(shown or {}),
     }
@@ -149,7 +150,8 @@ def update(who, name, phone, email):
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the plan (YYYY-MM-DD).")
 @db_command
 def set_plan(who, plan, until):
-    """Put a subscriber on a plan until a date.
+    """Put a subscriber on a plan until a date. A trial still running before a paid plan
+    goes on (as when the plan is bought in the bot); trial or free ends it.
 
     Example: python cli.py users plan 42 pro --until 2027-01-31
     """
@@ -161,12 +163,18 @@ def set_plan(who, plan, until):
         if expires <= utcnow():
             raise click.ClickException(f"--until {until:%Y-%m-%d} is in the past")
     subscriber = find_person(None, who)
+    trial_until = subscriber.trial_until if plan in PAID and subscriber.trial_until else None
+    if trial_until is not None and trial_until <= utcnow():
+        trial_until = None
     with write_transaction():
-        Subscriber.update(plan=plan, plan_expires_at=expires, trial_until=None).where(
+        Subscriber.update(plan=plan, plan_expires_at=expires, trial_until=trial_until).where(
             Subscriber.id == subscriber.id
         ).execute()
     audited("users.plan", subscriber.id, plan)
-    click.echo(f"subscriber {subscriber.id} is on {plan}" + (f" until {until:%Y-%m-%d}" if expires else ""))
+    trial = f", after the trial that goes on until {in_wib(trial_until)}" if trial_until else ""
+    click.echo(
+        f"subscriber {subscriber.id} is on {plan}" + (f" until {until:%Y-%m-%d}" if expires else "") + trial
+    )
 
 
 def _set_status(who: str, status: str) -> None:

@@ -177,7 +177,7 @@ def _outcome(checkout: Checkout, invoice: GatewayInvoice, ring: Keyring, now: da
         recorded = record_payment(
             checkout.subscriber_id,
             checkout.plan,
-            first_paid_day(subscriber.plan, subscriber.plan_expires_at, now),
+            first_paid_day(subscriber.plan, subscriber.plan_expires_at, now, subscriber.trial_until),
             checkout.months,
             checkout.amount,
             method,

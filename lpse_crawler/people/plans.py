@@ -100,12 +100,16 @@ def renewal(
     return start, end, max(expires_at, paid_until(end))
 
 
-def first_paid_day(current: str, expires_at: datetime | None, now: datetime) -> date:
+def first_paid_day(
+    current: str, expires_at: datetime | None, now: datetime, trial_until: datetime | None = None
+) -> date:
     """The first day a payment made `now` without a chosen period covers: today in Jakarta,
-    or the day after a trial still running (paying during a trial keeps its days)."""
+    or the day after a trial still running (paying during a trial keeps its days), whether
+    the subscriber is on it (`current`) or bought a plan during it (`trial_until`)."""
     today = now.astimezone(WIB).date()
-    if current == "trial" and expires_at is not None and expires_at > now:
-        return max(today, expires_at.astimezone(WIB).date() + timedelta(days=1))
+    trial_end = expires_at if current == "trial" else trial_until
+    if trial_end is not None and trial_end > now:
+        return max(today, trial_end.astimezone(WIB).date() + timedelta(days=1))
     return today
 
 
