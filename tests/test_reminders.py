@@ -102,6 +102,23 @@ def test_a_trial_is_reminded_too(registry):
     assert "Paket Uji coba Anda berakhir 3 hari lagi" in bodies()[0]
 
 
+def test_a_trial_a_smaller_plan_was_bought_in_names_the_filters_that_stop(registry):
+    start = wib(1)
+    trial_end = trial_expiry(start)
+    owner = subscriber(plan="basic", expires=trial_end + timedelta(days=31))
+    Subscriber.update(trial_until=trial_end).where(Subscriber.id == owner.id).execute()
+    for n in range(7):  # Dasar keeps the oldest 5
+        Filter.create(subscriber=owner, name=f"Filter {n}", spec=f"kata{n} lpse:kemkes")
+    assert queue_plan_reminders(trial_end - timedelta(days=1)) == 1
+    assert queue_plan_reminders(trial_end + timedelta(hours=1)) == 1
+    assert queue_plan_reminders(trial_end + timedelta(hours=2)) == 0  # each once
+    before, after = bodies()
+    assert "Uji coba Anda berakhir besok" in before and "paket Dasar yang Anda bayar: 5 filter" in before
+    assert "Uji coba Anda sudah berakhir" in after
+    stopped = "melebihi batas paket Dasar (filter tetap tersimpan): <b>Filter 5</b>, <b>Filter 6</b>"
+    assert stopped in before and stopped in after
+
+
 def test_who_gets_no_reminder(registry):
     subscriber(1, plan="free", expires=None)
     subscriber(2, status=SubscriberStatus.PAUSED)

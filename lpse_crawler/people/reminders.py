@@ -1,5 +1,7 @@
 """Plan-end reminders: 3 days and 1 day before a trial or paid plan ends, on its last day,
 and once when it has ended, naming the filters that keep working within the free limits.
+A trial a plan was bought in is reminded of the day before it ends and once it has ended,
+when the plan bought keeps fewer filters than the trial, naming those that stop.
 
 Each goes out once per (subscriber, plan expiry, stage) through the outbox; a renewal gives
 a new expiry and so new reminders. Run by the bot process every few minutes and by
@@ -39,6 +41,16 @@ FREE_LIMITS = "{max_filters} filter, {max_instances} LPSE dan {max_keywords} kat
 KEPT = "Filter yang tetap berjalan: {names}."
 STOPPED = "Berhenti sampai paket diperpanjang (filter tetap tersimpan): {names}."
 NONE_KEPT = "Tidak ada filter Anda yang muat dalam batas Gratis."
+TRIAL_ENDS = (
+    "<b>Uji coba Anda berakhir besok</b>, {when}. Setelah itu berlaku paket {label} yang Anda bayar: "
+    "{limits}.\n{filters}\nKetik /paket untuk paket yang lebih besar."
+)
+TRIAL_ENDED = (
+    "<b>Uji coba Anda sudah berakhir</b> ({when}). Kini berlaku paket {label} yang Anda bayar: "
+    "{limits}.\n{filters}\nKetik /paket untuk paket yang lebih besar."
+)
+BEYOND = "Berhenti karena melebihi batas paket {label} (filter tetap tersimpan): {names}."
+TRIAL_STAGES = ("1d", "ended")
 
 
 class PlanReminder(BaseModel):
@@ -77,14 +89,52 @@ def queue_plan_reminders(now: datetime) -> int:
         geography = geography or InstanceGeography()
         if _queue(subscriber, which, now, geography):
             queued += 1
+    queued += _queue_trial_ends(now)
     if queued:
         log.info("Queued %d plan-end reminders", queued)
     return queued
 
 
-def _queue(subscriber: Subscriber, which: str, now: datetime, geography: InstanceGeography) -> bool:
-    """Record and queue one reminder in one transaction; False when it was queued before."""
-    expires_at = subscriber.plan_expires_at
+def _queue_trial_ends(now: datetime) -> int:
+    """The reminders of trials a plan was bought in that stop some filters at their end."""
+    due = Subscriber.select().where(
+        Subscriber.trial_until.between(now - timedelta(days=ENDED_NOTICE_DAYS), now + timedelta(days=2)),
+        Subscriber.status.in_(REACHABLE[Channel.TELEGRAM]),
+    )
+    geography, queued = None, 0
+    for subscriber in due:
+        which = stage(subscriber.trial_until, now)
+        if which not in TRIAL_STAGES or subscriber.plan not in PLANS:
+            continue
+        geography = geography or InstanceGeography()
+        plan = PLANS[subscriber.plan]
+        kept, stopped = filters_on_plan(subscriber, plan, geography)
+        if not stopped:
+            continue  # the plan bought keeps every filter: nothing to tell
+        limits = FREE_LIMITS.format(
+            max_filters=plan.max_filters, max_instances=plan.max_instances, max_keywords=plan.max_keywords
+        )
+        lines = [KEPT.format(names=_names(kept))] if kept else []
+        lines.append(BEYOND.format(label=plan.label, names=_names(stopped)))
+        text = (TRIAL_ENDS if which == "1d" else TRIAL_ENDED).format(
+            when=_moment(subscriber.trial_until), label=plan.label, limits=limits, filters="\n".join(lines)
+        )
+        if _queue(subscriber, which, now, geography, subscriber.trial_until, text):
+            queued += 1
+    return queued
+
+
+def _queue(
+    subscriber: Subscriber,
+    which: str,
+    now: datetime,
+    geography: InstanceGeography,
+    expires_at: datetime | None = None,
+    text: str | None = None,
+) -> bool:
+    """Record and queue one reminder (of the plan's expiry unless `expires_at`, with its
+    text unless `text`) in one transaction; False when it was queued before."""
+    expires_at = expires_at or subscriber.plan_expires_at
     with write_transaction():
         inserted = (
             PlanReminder.insert(subscriber=subscriber.id, expires_at=expires_at, stage=which)
@@ -94,7 +144,8 @@ def _queue(subscriber: Subscriber, which: str, now: datetime, geography: Instanc
         )
         if not inserted:
             return False
-        queue_notice(subscriber.id, reminder_text(subscriber, which, now, geography), buttons=[RENEW])
+        text = text or reminder_text(subscriber, which, now, geography)
+        queue_notice(subscriber.id, text, buttons=[RENEW])
     log.info("Plan-end reminder %s for subscriber %d", which, subscriber.id)
     return True
 
@@ -124,12 +175,14 @@ def filters_on_plan(
     subscriber: Subscriber, plan: Plan, geography: InstanceGeography
 ) -> tuple[list[Filter], list[Filter]]:
     """The subscriber's active filters that `plan` keeps matching and those it stops, as
-    load_index decides: the oldest that parse and fit the plan, up to its filter count."""
+    load_index decides: the oldest that parse (and on the free plan fit its limits), up to
+    its filter count."""
     kept, stopped = [], []
     active = Filter.active == True  # noqa: E712
     for saved in Filter.select().where(Filter.subscriber == subscriber.id, active).order_by(Filter.id):
         try:
-            fits = geography.fits(plan, geography.parse(saved.spec))
+            spec = geography.parse(saved.spec)
+            fits = geography.fits(plan, spec) if plan is PLANS["free"] else True
         except FilterError:
             fits = False
         (kept if fits and len(kept) < plan.max_filters else stopped).append(saved)
