@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lpse_crawler.people.models import Payment, Subscriber
+from lpse_crawler.people.plans import TRIAL_DAYS, trial_expiry
 from lpse_crawler.spse.registry import load_registry, sync_registry
 from lpse_crawler.store.database import AwareDateTimeField, connect_database, database, utcnow
 from lpse_crawler.store.models import Instance, Tender
@@ -148,6 +150,37 @@ def test_a_version_13_database_migrates_to_lean_indexes_and_followed_packages(da
     assert {"follow", "follow_reminder", "follow_change"} <= set(db.get_tables())
     for table, column in LATER_COLUMNS:
         assert column in {c.name for c in db.get_columns(table)}
+
+
+def test_migration_20_keeps_the_trial_of_who_bought_a_plan_during_it(database_url):
+    db = connect_database(database_url)
+    migrate(db, target=19)
+    now = utcnow()
+
+    def bought(chat_id: int, days_ago: int, paid: bool) -> int:
+        created = now - timedelta(days=days_ago)
+        who = Subscriber.create(chat_id=chat_id, plan="basic", plan_expires_at=now + timedelta(days=40))
+        Subscriber.update(created_at=created).where(Subscriber.id == who.id).execute()
+        if paid:
+            start = created.date() + timedelta(days=TRIAL_DAYS + 1)
+            Payment.create(
+                subscriber=who,
+                invoice_no=f"INV-{chat_id}",
+                amount=49_000,
+                method="qris",
+                plan="basic",
+                period_start=start,
+                period_end=start + timedelta(days=30),
+                paid_at=created + timedelta(days=1),
+            )
+        return who.id
+
+    during, long_ago, unpaid = bought(1, 3, True), bought(2, 20, True), bought(3, 3, False)
+    database.close()
+    open_database(database_url)
+    trials = {s.id: s.trial_until for s in Subscriber.select()}
+    assert trials[during] == trial_expiry(Subscriber.get_by_id(during).created_at)
+    assert trials[long_ago] is None and trials[unpaid] is None
 
 
 def test_packages_followed_before_watching_are_read_again_soon(database):

@@ -2,6 +2,7 @@
 
 import logging
 import operator
+from datetime import timedelta
 from functools import reduce
 
 from peewee import IntegerField, Model, PostgresqlDatabase, TextField, Value
@@ -13,7 +14,8 @@ from lpse_crawler.people.audit import Audit
 from lpse_crawler.people.checkouts import Checkout
 from lpse_crawler.people.follows import FOLLOW_MODELS, Follow, FollowChange, FollowReminder
 from lpse_crawler.people.keycheck import KeyCheck
-from lpse_crawler.people.models import PEOPLE_MODELS, Filter, Subscriber
+from lpse_crawler.people.models import PEOPLE_MODELS, Filter, Payment, Subscriber
+from lpse_crawler.people.plans import PAID, TRIAL_DAYS, trial_expiry
 from lpse_crawler.people.reminders import PlanReminder
 from lpse_crawler.store.autoincrement import never_reuse_ids
 from lpse_crawler.store.database import (
@@ -145,6 +147,21 @@ def _delivery_settings(db) -> None:
         _add_column_once(db, field)
 
 
+def _trial_goes_on(db) -> None:
+    """subscriber.trial_until, and for whoever bought a plan during a trial still running
+    (the period starts after it: plans.first_paid_day), that trial's end."""
+    _add_column_once(db, Subscriber.trial_until)
+    now = utcnow()
+    recent = Subscriber.select().where(
+        Subscriber.plan.in_(PAID), Subscriber.created_at > now - timedelta(days=TRIAL_DAYS)
+    )
+    for subscriber in recent:
+        trial_end = trial_expiry(subscriber.created_at)
+        bought = Payment.select().where(Payment.subscriber == subscriber.id, Payment.paid_at < trial_end)
+        if trial_end > now and bought.exists():
+            Subscriber.update(trial_until=trial_end).where(Subscriber.id == subscriber.id).execute()
+
+
 # (version, what it does, step). Never edit a released step: add the next one.
 MIGRATIONS = [
     (
@@ -205,7 +222,7 @@ MIGRATIONS = [
     (
         20,
         "a trial goes on after a plan is bought during it",
-        lambda db: _add_column_once(db, Subscriber.trial_until),
+        _trial_goes_on,
     ),
 ]
 LATEST = MIGRATIONS[-1][0]
