@@ -20,6 +20,7 @@ from lpse_crawler.following.changes import (
     changes,
     contracts_of,
     describe,
+    next_round,
     schedule_of,
     winners_of,
 )
@@ -245,8 +246,8 @@ def test_a_stage_or_date_reached_again_from_elsewhere_or_in_a_re_run_has_another
     assert (first.kind, winner.kind) == ("stage_advanced", "winner")
     (from_elsewhere,) = changes(BASE, dataclasses.replace(awarded, winners=()))
     assert from_elsewhere.key != first.key  # Pascakualifikasi -> Pemenang, not Evaluasi -> Pemenang
-    # Re-evaluated (Evaluasi Ulang) and awarded again: the same steps, told again
-    again = changes(dataclasses.replace(evaluated, ulang=True), dataclasses.replace(awarded, ulang=True))
+    # Re-evaluated (Evaluasi Ulang) and awarded again: the same steps in the next round, told again
+    again = changes(dataclasses.replace(evaluated, round=1), dataclasses.replace(awarded, round=1))
     assert [c.kind for c in again] == ["stage_advanced", "winner"]
     assert {c.key for c in again}.isdisjoint({first.key, winner.key})
     later = moved(BASE, "Upload Dokumen Penawaran", at(3, 8), at(19, 15))
@@ -255,6 +256,19 @@ def test_a_stage_or_date_reached_again_from_elsewhere_or_in_a_re_run_has_another
     assert out.key == out_again.key != back.key  # the same move once; the move back is another
     (ulang,) = changes(BASE, dataclasses.replace(BASE, ulang=True))
     assert ulang.key == Change("ulang", False, True).key  # the badge itself keeps its key
+
+
+def test_a_package_is_in_its_next_round_once_it_goes_back():
+    jadwal = tuple((stage, None, None) for stage in ("Evaluasi Penawaran", "Pengumuman Pemenang"))
+    evaluated = dataclasses.replace(BASE, tahap="Evaluasi Penawaran", schedule=jadwal)
+    awarded = dataclasses.replace(evaluated, tahap="Pengumuman Pemenang")
+    assert next_round(evaluated, awarded) == 0  # on, as planned
+    assert next_round(awarded, evaluated) == 1  # back by its own jadwal: re-evaluated
+    assert next_round(dataclasses.replace(awarded, round=1), dataclasses.replace(evaluated, round=1)) == 2
+    assert next_round(awarded, dataclasses.replace(awarded, ulang=True)) == 1  # the Ulang badge appears
+    assert next_round(dataclasses.replace(awarded, ulang=True), dataclasses.replace(awarded, ulang=True)) == 0
+    unplanned = dataclasses.replace(BASE, tahap="Pengumuman Pemenang")  # stages not in its jadwal
+    assert next_round(unplanned, dataclasses.replace(unplanned, tahap="Evaluasi Penawaran")) == 0
 
 
 def test_keys_are_pinned_because_the_outbox_stores_them():

@@ -338,3 +338,28 @@ def test_a_package_awarded_again_after_a_re_evaluation_is_told_again(chain, keyr
     )
     assert "• Tahap berubah: Evaluasi Penawaran → Pengumuman Pemenang\n" in again
     assert "• Pemenang: PT A, penawaran Rp 1.000.000\n" in awarded and "• Pemenang: PT A" in again
+
+
+def test_a_package_already_ulang_awarded_again_after_going_back_is_told_again(chain, keyring):
+    (follower,) = people(keyring, 602)
+    tender = Tender.get(Tender.kode == ITEM.kode)
+    follows.follow(follower, tender.id, utcnow())
+    jadwal = [*JADWAL, ["Pengumuman Pemenang", "15 Maret 2030 08:00", "15 Maret 2030 16:00"]]
+
+    def watch(tahap: str, winners: list | None) -> None:  # a re-run tender: Ulang from the start
+        if store_read(
+            tender.id, Read(tahap, True, False, False, jadwal, None, winners, None), "Asia/Jakarta"
+        ):
+            follows.tell_followers(tender.id)
+
+    watch("Evaluasi Penawaran", [])
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])
+    watch("Evaluasi Penawaran", [])  # back, by the package's own jadwal: a re-evaluation
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])
+    watch("Pengumuman Pemenang", [["PT A", 1_000_000]])  # read again unchanged: nothing
+    *_, awarded, back, again = notices(follower.id)
+    assert "• Tahap berubah: Evaluasi Penawaran → Pengumuman Pemenang\n" in awarded and "PT A" in awarded
+    assert "• Tahap berubah: Pengumuman Pemenang → Evaluasi Penawaran\n" in back
+    assert (
+        "• Tahap berubah: Evaluasi Penawaran → Pengumuman Pemenang\n" in again and "• Pemenang: PT A" in again
+    )

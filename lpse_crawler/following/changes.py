@@ -42,12 +42,13 @@ class Snapshot:
     schedule: tuple[tuple[str, Moment, Moment], ...] = ()
     winners: tuple[Party, ...] = ()
     contract: tuple[Party, ...] = ()
+    round: int = 0  # times the package went back (next_round): what comes again is told again
 
 
 @dataclass(frozen=True)
 class Change:
     """One change: its kind (see KINDS), the value before and after, the stage it concerns,
-    and the package's round (1 once it is re-run: an Ulang badge, such as Evaluasi Ulang)."""
+    and the package's round (see next_round)."""
 
     kind: str
     old: object
@@ -114,12 +115,22 @@ def changes(old: Snapshot | None, new: Snapshot) -> list[Change]:
     found += _schedule_changes(old.schedule, new.schedule)
     found += _party_changes("winner", old.winners, new.winners)
     found += _party_changes("contract", old.contract, new.contract)
-    if new.ulang:  # a re-run: what happened in the first round may happen again, and is told
-        found = [c if c.kind in FLAG_TEXTS else replace(c, round=1) for c in found]
+    if new.round:  # a re-run: what happened in an earlier round may happen again, and is told
+        found = [c if c.kind in FLAG_TEXTS else replace(c, round=new.round) for c in found]
     unique: dict[str, Change] = {}
     for change in found:
         unique.setdefault(change.key, change)  # the same winner listed twice is one change
     return list(unique.values())
+
+
+def next_round(old: Snapshot, new: Snapshot) -> int:
+    """`old`'s round, plus one when the package went back: an Ulang badge appeared, or its
+    stage moved to one before it in the package's own jadwal (Evaluasi after Pengumuman
+    Pemenang: a re-evaluation), so a stage or winner reached again is told again."""
+    order = [canonical_stage(row[0]) for row in new.schedule]
+    before, after = canonical_stage(old.tahap), canonical_stage(new.tahap)
+    went_back = before in order and after in order and order.index(after) < order.index(before)
+    return old.round + 1 if went_back or (new.ulang and not old.ulang) else old.round
 
 
 def describe(change: Change, zone: str = "Asia/Jakarta") -> str:

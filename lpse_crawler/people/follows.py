@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import CharField, ForeignKeyField
 
-from lpse_crawler.following.changes import Change, Snapshot, changes, describe, stored_schedule
+from lpse_crawler.following.changes import Change, Snapshot, changes, describe, next_round, stored_schedule
 from lpse_crawler.following.watching import next_read
 from lpse_crawler.outbox import REACHABLE, Channel, queue_notice
 from lpse_crawler.people.models import Subscriber
@@ -158,7 +158,11 @@ def tell_followers(tender_id: int) -> int:
         instance = Instance.get_or_none(Instance.code == tender.instance_first_seen_id)
         zone = instance.timezone if instance else "Asia/Jakarta"
         now = snapshot_of(tender)
-        found = changes(_snapshot(tender.told, zone), _snapshot(now, zone)) if tender.told else []
+        found = []
+        if tender.told:
+            told = _snapshot(tender.told, zone)
+            now["round"] = next_round(told, _snapshot(now, zone))
+            found = changes(told, _snapshot(now, zone))
         queued = 0
         reachable = (
             Follow.select()
@@ -192,6 +196,7 @@ def _snapshot(told: dict, zone: str) -> Snapshot:
     return Snapshot(
         tahap=told.get("tahap") or "",
         schedule=stored_schedule(told.get("jadwal") or [], zone),
+        round=told.get("round", 0),
         **flags,
         **parties,
     )
