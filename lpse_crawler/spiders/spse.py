@@ -127,15 +127,8 @@ class SpseSpider(WatchMixin, scrapy.Spider):
 
     def selected_instances(self) -> list[Instance]:
         query = Instance.select().order_by(Instance.code)
-        if self.instance_codes:
+        if self.instance_codes:  # every one known: from_crawler refuses the others
             rows = {i.code: i for i in query.where(Instance.code.in_(self.instance_codes))}
-            unknown = sorted(set(self.instance_codes) - set(rows))
-            if unknown:
-                self.logger.error(
-                    "Unknown instance code(s), not crawled: %s (see lpse_crawler/instances.csv "
-                    "or the instance table)",
-                    ", ".join(unknown),
-                )
             return [rows[c] for c in self.instance_codes if c in rows]
         return list(query.where(Instance.active == True))  # noqa: E712
 
