@@ -97,12 +97,18 @@ def test_a_paused_backlog_is_listed_up_to_twenty(chat, telegram, member):
     assert reply.count("<a href=") == 20 and len(reply) <= 4096
 
 
-def test_a_subscriber_who_blocked_the_bot_comes_back_with_any_message(chat, telegram, member, bot_config):
+def blocked_by_a_403(chat, telegram, bot_config):
+    """One alert sent into the user's block: the real sender meets 403; returns that sender."""
     assert publish("111000") == 1
     telegram.blocked.add(USER)
     s, _ = sender(chat.telebot, bot_config)
-    drain(s)  # the real sender meets 403
+    drain(s)
     assert status_of() == "blocked" and statuses() == ["dead"]
+    return s
+
+
+def test_a_subscriber_who_blocked_the_bot_comes_back_with_any_message(chat, telegram, member, bot_config):
+    s = blocked_by_a_403(chat, telegram, bot_config)
     assert publish("222000") == 1 and publish("333000") == 1  # still matched while blocked
     drain(s)
     assert statuses() == ["dead", "queued", "queued"]
@@ -162,11 +168,7 @@ def test_a_paused_subscriber_who_blocks_and_unblocks_stays_paused(chat, telegram
 
 
 def test_a_subscriber_back_with_a_button_gets_the_summary(chat, telegram, member, bot_config):
-    assert publish("111000") == 1
-    telegram.blocked.add(USER)
-    s, _ = sender(chat.telebot, bot_config)
-    drain(s)  # the real sender meets 403
-    assert status_of() == "blocked" and statuses() == ["dead"]
+    blocked_by_a_403(chat, telegram, bot_config)
     telegram.blocked.discard(USER)
     reply = chat.press(USER, "recent:0")  # an old /terbaru button, no message written
     assert "Selamat datang kembali" in reply and "<b>1 paket</b>" in reply

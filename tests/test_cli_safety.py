@@ -29,6 +29,18 @@ def cli_process(*args, env_file=None, **env) -> subprocess.CompletedProcess:
     )
 
 
+def scrapy_process(*args: str, **env) -> subprocess.CompletedProcess:
+    """`scrapy crawl lpse ARGS` itself, as cron or Scrapyd may start it, with `env` added."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "lpse", *args],
+        cwd=ROOT,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def one_line_error(done: subprocess.CompletedProcess) -> str:
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
@@ -111,28 +123,14 @@ def test_an_earlier_release_s_readable_database_is_made_private(env, database_pa
 def test_a_mistyped_instance_code_is_refused_before_the_crawl_starts(env):
     output = one_line_error(cli_process("crawl", "--instances", "kemkes,kemkse", DATABASE_URL=env))
     assert "unknown instance code(s): kemkse (did you mean kemkes?); nothing was crawled" in output
-    done = subprocess.run(  # `scrapy crawl` itself, as cron or Scrapyd may start it
-        [sys.executable, "-m", "scrapy", "crawl", "lpse", "-a", "instances=kemkse"],
-        cwd=ROOT,
-        env=os.environ | {"LPSE_BASE_URL": "http://127.0.0.1:9"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = scrapy_process("-a", "instances=kemkse", LPSE_BASE_URL="http://127.0.0.1:9")
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "Error: unknown instance code(s): kemkse (did you mean kemkes?)" in done.stderr
     assert "Crawl result" not in done.stderr
 
 
 def test_scrapy_crawl_with_postgresql_unreachable_is_one_line_exit_1():
-    done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "lpse", "-s", "LPSE_RUN_MINUTES=0"],
-        cwd=ROOT,
-        env=os.environ | {"DATABASE_URL": "postgresql://pantau@127.0.0.1:9/pantau"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = scrapy_process("-s", "LPSE_RUN_MINUTES=0", DATABASE_URL="postgresql://pantau@127.0.0.1:9/pantau")
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.stderr.splitlines()[-1].startswith("Error: connection failed")
 

@@ -207,14 +207,20 @@ def test_a_followed_package_is_read_again_and_its_follower_told_each_change_once
     assert "(0 reading followed packages)" in run.log and len(changes_to(follower.id)) == 5
 
 
-@pytest.mark.slow
-def test_a_read_that_fails_is_the_instance_s_failure_and_is_tried_again_later(server, database_url):
+def followed_after_a_crawl(server, database_url):
+    """One package published on jakarta and crawled, and a subscriber following it."""
     (package,) = server.dataset.publish("jakarta", "tender", 1)
     assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
     open_database(database_url)
     follower = create_subscriber(KEYRING, chat_id=601, name="Pelanggan")
     tender = Tender.get(Tender.kode == package.kode)
     follows.follow(follower, tender.id, utcnow())
+    return package, tender, follower
+
+
+@pytest.mark.slow
+def test_a_read_that_fails_is_the_instance_s_failure_and_is_tried_again_later(server, database_url):
+    package, tender, follower = followed_after_a_crawl(server, database_url)
     falls_due(package.kode)
     server.faults["jakarta"] = Fault("error_page")
     run = run_crawl(server.base_url, database_url, INSTANCES)
@@ -235,12 +241,7 @@ def test_a_read_that_fails_is_the_instance_s_failure_and_is_tried_again_later(se
 def test_a_deadline_that_does_not_parse_is_the_site_s_failure_and_the_move_is_still_told(
     server, database_url
 ):
-    (package,) = server.dataset.publish("jakarta", "tender", 1)
-    assert run_crawl(server.base_url, database_url, INSTANCES).returncode == 0
-    open_database(database_url)
-    follower = create_subscriber(KEYRING, chat_id=601, name="Pelanggan")
-    tender = Tender.get(Tender.kode == package.kode)
-    follows.follow(follower, tender.id, utcnow())
+    package, tender, follower = followed_after_a_crawl(server, database_url)
     # SYNTHETIC: the deadline moves, written with a zone the jadwal never shows (spse.md §9)
     moved = package.deadline + timedelta(days=7)
     text = f"{moved.day} {MONTHS[moved.month - 1]} {moved.year} 15:00 WIB"

@@ -37,7 +37,7 @@ PLAN_ENDED = (
     "{filters}\nKetik /paket untuk memperpanjang."
 )
 LEFT = {"3d": "{days} hari lagi", "1d": "besok", "today": "hari ini"}
-FREE_LIMITS = "{max_filters} filter, {max_instances} LPSE dan {max_keywords} kata kunci per filter"
+LIMITS = "{max_filters} filter, {max_instances} LPSE dan {max_keywords} kata kunci per filter"
 KEPT = "Filter yang tetap berjalan: {names}."
 STOPPED = "Berhenti sampai paket diperpanjang (filter tetap tersimpan): {names}."
 NONE_KEPT = "Tidak ada filter Anda yang muat dalam batas Gratis."
@@ -111,9 +111,7 @@ def _queue_trial_ends(now: datetime) -> int:
         kept, stopped = filters_on_plan(subscriber, plan, geography)
         if not stopped:
             continue  # the plan bought keeps every filter: nothing to tell
-        limits = FREE_LIMITS.format(
-            max_filters=plan.max_filters, max_instances=plan.max_instances, max_keywords=plan.max_keywords
-        )
+        limits = _limits(plan)
         lines = [KEPT.format(names=_names(kept))] if kept else []
         lines.append(BEYOND.format(label=plan.label, names=_names(stopped)))
         text = (TRIAL_ENDS if which == "1d" else TRIAL_ENDED).format(
@@ -154,9 +152,7 @@ def reminder_text(subscriber: Subscriber, which: str, now: datetime, geography: 
     """The reminder's HTML, in Indonesian."""
     plan = PLANS.get(subscriber.plan, PLANS["free"])
     free = PLANS["free"]
-    limits = FREE_LIMITS.format(
-        max_filters=free.max_filters, max_instances=free.max_instances, max_keywords=free.max_keywords
-    )
+    limits = _limits(free)
     if not free.instant:
         limits += FREE_DIGEST.format(hour=f"{DEFAULT_HOUR:02d}:00")
     when = _moment(subscriber.plan_expires_at)
@@ -187,6 +183,12 @@ def filters_on_plan(
             fits = False
         (kept if fits and len(kept) < plan.max_filters else stopped).append(saved)
     return kept, stopped
+
+
+def _limits(plan: Plan) -> str:
+    return LIMITS.format(
+        max_filters=plan.max_filters, max_instances=plan.max_instances, max_keywords=plan.max_keywords
+    )
 
 
 def _names(filters: list[Filter]) -> str:
